@@ -1,0 +1,130 @@
+//! The command line: a thin shell that parses flags, calls the library and prints the result.
+
+mod account;
+mod output;
+mod sas;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::azure::ClientOptions;
+use crate::error::{Error, ExitCode};
+use crate::store::{Home, Store};
+
+/// Export tabular datasets into Azure Blob Storage with an account-level SAS token.
+#[derive(Debug, Parser)]
+#[command(name = "writeback", version, propagate_version = true)]
+pub struct Cli {
+    /// Directory holding the state database, the token key file and dataset files
+    /// (default: the XDG data directory, e.g. ~/.local/share/writeback).
+    #[arg(long, global = true, env = "WRITEBACK_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seconds to wait for one Azure request before giving up on it.
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Log more to stderr (-v: this program's debug log; -vv: also its dependencies').
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign SAS tokens with a storage account key.
+    #[command(subcommand)]
+    Sas(sas::SasCommand),
+    /// Save, inspect, test, rotate and remove storage accounts (the Credentials pane).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// List the containers of a saved account.
+    Containers(account::ContainersArgs),
+}
+
+/// What every command gets: the parsed global flags and lazily opened state.
+pub(crate) struct Context {
+    home: Home,
+    json: bool,
+    client: ClientOptions,
+}
+
+impl Context {
+    fn store(&self) -> Result<Store, Error> {
+        Ok(Store::open(&self.home)?)
+    }
+}
+
+/// Parses the process arguments, runs the command and returns the exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let ctx = Context {
+        home: Home::resolve(cli.home.clone()),
+        json: cli.json,
+        client: ClientOptions {
+            timeout: Duration::from_secs(cli.timeout),
+            ..ClientOptions::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the async runtime");
+    let result = runtime.block_on(run(cli.command, &ctx));
+    match result {
+        Ok(()) => std::process::ExitCode::from(ExitCode::Ok as u8),
+        Err(e) => {
+            output::error(&e, ctx.json);
+            std::process::ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
+    match command {
+        Command::Sas(cmd) => sas::run(cmd, ctx),
+        Command::Account(cmd) => account::run(cmd, ctx).await,
+        Command::Containers(args) => account::containers(args, ctx).await,
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "writeback=debug",
+        _ => "debug",
+    };
+    let filter = std::env::var("WRITEBACK_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
+        .try_init();
+}
+
+/// Reads a secret given on the command line; `-` means "read it from standard input", which
+/// keeps it out of the process list and shell history.
+pub(crate) fn read_secret(value: String, what: &str) -> Result<String, Error> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| Error::Invalid(format!("cannot read the {what} from standard input: {e}")))?;
+    Ok(s)
+}

@@ -1,0 +1,59 @@
+//! The library's top-level error and the process exit codes it maps to.
+//!
+//! Each module has its own error enum with typed context; this type only gathers them so the CLI
+//! and the server can turn any failure into one sentence and one exit code.
+
+use crate::{azure, sas, store};
+
+/// Process exit codes, shared by every command (see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// Success.
+    Ok = 0,
+    /// Anything not covered below: I/O, an unreachable endpoint, an Azure server error.
+    Failure = 1,
+    /// Input rejected before contacting Azure: usage, validation, a malformed or unusable token.
+    InputRejected = 2,
+    /// Azure refused the credentials or their permissions.
+    AzureRefused = 3,
+    /// Something named on the command line does not exist locally, or the user may not use it.
+    NotFound = 4,
+}
+
+/// Any failure of a library call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SAS token is unusable (detected offline, before any request).
+    #[error(transparent)]
+    Sas(#[from] sas::SasError),
+    /// The endpoint or a name that goes into a URL is invalid.
+    #[error(transparent)]
+    Endpoint(#[from] azure::EndpointError),
+    /// Azure (or the network between us) failed the request.
+    #[error(transparent)]
+    Azure(#[from] azure::AzureError),
+    /// Local state could not be read or written, or a named object is missing.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A command-line or API value is invalid; the message names the value and the rule.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// The exit code this failure maps to.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Sas(_) | Error::Endpoint(_) | Error::Invalid(_) => ExitCode::InputRejected,
+            Error::Azure(e) if e.is_auth_failure() => ExitCode::AzureRefused,
+            Error::Azure(_) => ExitCode::Failure,
+            Error::Store(e) if e.is_not_found() => ExitCode::NotFound,
+            Error::Store(e) if e.is_conflict() => ExitCode::InputRejected,
+            Error::Store(_) => ExitCode::Failure,
+        }
+    }
+}
+
+/// Shorthand for results of library calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
