@@ -147,10 +147,8 @@ fn view(record: AccountRecord, sas: Option<&AccountSas>, now: DateTime<Utc>) -> 
             human_span(record.expiry - now)
         ));
     }
-    if let Some(sas) = sas {
-        if let Err(e) = sas.require(&[Operation::WriteBlob]) {
-            warnings.push(format!("exports will fail with this token: {e}"));
-        }
+    if let Some(Err(e)) = sas.map(|s| s.require(&[Operation::WriteBlob])) {
+        warnings.push(format!("exports will fail with this token: {e}"));
     }
     AccountView {
         record,

@@ -295,12 +295,12 @@ impl BlobService {
     fn scrub(&self, text: &str) -> String {
         let secret = self.token.expose_secret();
         let mut out = text.replace(secret, "REDACTED");
-        if let Some(sig) = secret.split('&').find_map(|kv| kv.strip_prefix("sig=")) {
-            if !sig.is_empty() {
-                out = out.replace(sig, "REDACTED");
-                let decoded = percent_encoding::percent_decode_str(sig).decode_utf8_lossy();
-                out = out.replace(decoded.as_ref(), "REDACTED");
-            }
+        if let Some(sig) = secret.split('&').find_map(|kv| kv.strip_prefix("sig="))
+            && !sig.is_empty()
+        {
+            out = out.replace(sig, "REDACTED");
+            let decoded = percent_encoding::percent_decode_str(sig).decode_utf8_lossy();
+            out = out.replace(decoded.as_ref(), "REDACTED");
         }
         out
     }

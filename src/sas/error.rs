@@ -103,6 +103,16 @@ pub enum SasError {
     )]
     LooksLikeAccountKey,
 
+    /// The input is a storage connection string (`BlobEndpoint=...;SharedAccessSignature=...`).
+    #[error(
+        "This looks like a storage connection string, not a SAS token. Paste only the SAS token: \
+         the value after `SharedAccessSignature=`, up to the next `;` (and give the \
+         `BlobEndpoint` as the endpoint if it is not the default). A connection string without \
+         `SharedAccessSignature=` holds an account key, which writeback does not use: \
+         {HOW_TO_GET_AN_ACCOUNT_SAS}"
+    )]
+    ConnectionString,
+
     /// A user-delegation SAS (signed with Microsoft Entra credentials; has `skoid` etc.).
     #[error(
         "Only an account-level SAS token works here, but a user-delegation SAS was entered (a \
@@ -254,7 +264,10 @@ pub enum SasError {
     },
 
     /// The token lacks resource types or permissions an operation needs.
-    #[error("{}", missing_permissions_message(.operation, .missing_resource_types, .missing_permissions))]
+    #[error(
+        "{}",
+        missing_permissions_message(.operation, .missing_resource_types, .missing_permissions)
+    )]
     MissingPermissions {
         /// What the letters are needed for, e.g. `"listing containers"`.
         operation: &'static str,
@@ -374,16 +387,16 @@ fn services_phrase(services: &Services) -> String {
 
 /// `'s' (service)`, `'s' (service) and 'o' (object)`, `'a' (add) or 'w' (write)`.
 fn letters_phrase(letters: &str, meaning: fn(char) -> Option<&'static str>) -> (String, usize) {
-    let (items, joiner) = match letters.contains('|') {
-        true => (letters.split('|').collect::<Vec<_>>(), " or "),
-        false => (
-            letters
-                .char_indices()
-                .map(|(i, c)| &letters[i..i + c.len_utf8()])
-                .collect(),
-            " and ",
-        ),
+    let alternatives = letters.contains('|');
+    let items: Vec<&str> = if alternatives {
+        letters.split('|').collect()
+    } else {
+        letters
+            .char_indices()
+            .map(|(i, c)| &letters[i..i + c.len_utf8()])
+            .collect()
     };
+    let joiner = if alternatives { " or " } else { " and " };
     let described: Vec<String> = items
         .iter()
         .map(|item| {
@@ -397,7 +410,7 @@ fn letters_phrase(letters: &str, meaning: fn(char) -> Option<&'static str>) -> (
         [init @ .., last] => format!("{}{joiner}{last}", init.join(", ")),
     };
     // Alternatives count as one thing to add.
-    let count = if joiner == " or " { 1 } else { items.len() };
+    let count = if alternatives { 1 } else { items.len() };
     (phrase, count)
 }
 

@@ -19,7 +19,8 @@
 //! let now = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
 //! assert!(sas.check_offline(now, true, false, &[Operation::WriteBlob]).is_ok());
 //! let err = sas.check_offline(now, true, false, &[Operation::ListContainers]).unwrap_err();
-//! assert!(err.to_string().contains("lacks resource type 's' (service) in srt and permission 'l' (list)"));
+//! let msg = err.to_string();
+//! assert!(msg.contains("lacks resource type 's' (service) in srt and permission 'l' (list)"));
 //! # Ok::<(), SasError>(())
 //! ```
 

@@ -148,6 +148,9 @@ pub fn parse(input: &str) -> Result<AccountSas, SasError> {
         });
     }
 
+    if looks_like_connection_string(trimmed) {
+        return Err(SasError::ConnectionString);
+    }
     let (url_base, query, query_offset) = split_input(trimmed)?;
     if query.is_empty() {
         return Err(match url_base {
@@ -246,6 +249,21 @@ fn split_input(s: &str) -> Result<(Option<String>, &str, usize), SasError> {
     } else {
         Ok((None, s, 0))
     }
+}
+
+/// `DefaultEndpointsProtocol=https;AccountName=...;SharedAccessSignature=sv=...`: `;` never
+/// occurs in a SAS token or its URL, but always separates a connection string's settings.
+fn looks_like_connection_string(input: &str) -> bool {
+    let lower = input.to_ascii_lowercase();
+    input.contains(';')
+        && [
+            "sharedaccesssignature=",
+            "accountkey=",
+            "blobendpoint=",
+            "accountname=",
+        ]
+        .iter()
+        .any(|setting| lower.contains(setting))
 }
 
 /// An account key is 64 random bytes in base64, with no `&` and no `name=value` structure.
@@ -558,91 +576,167 @@ mod tests {
             Some("TKb0bv2ujXiofg4mG9rECfubj0NtmiRJCIfV90sHuWc%253D"),
         );
         let double_plus = with("sig", Some("a%252Bb%252Fc%253D"));
+        const ACCT: &str = "https://acct.blob.core.windows.net";
         // Positions of errors in a part appended after `VALID&`.
         let n = VALID.len();
         let cases: Vec<(String, SasError, &str)> = vec![
-            (with("ss", None), SasError::NotAccountSas { missing: "ss" }, "no ss"),
-            (with("srt", None), SasError::NotAccountSas { missing: "srt" }, "no srt"),
+            (
+                with("ss", None),
+                SasError::NotAccountSas { missing: "ss" },
+                "no ss",
+            ),
+            (
+                with("srt", None),
+                SasError::NotAccountSas { missing: "srt" },
+                "no srt",
+            ),
             (
                 "sv=2021-12-02&sp=r&se=2030-01-01&sig=abc".into(),
-                SasError::NotAccountSas { missing: "ss and srt" },
+                SasError::NotAccountSas {
+                    missing: "ss and srt",
+                },
                 "neither",
             ),
             (with("sig", None), SasError::MissingSignature, "no sig"),
-            (double, SasError::DoubleEncodedSignature, "double-encoded sig"),
-            (double_plus, SasError::DoubleEncodedSignature, "double-encoded +/"),
-            (with("sig", Some("not-base64!")), SasError::MalformedSignature, "non-base64"),
-            (with("sig", Some("YWJj")), SasError::MalformedSignature, "3 bytes, not 32"),
+            (
+                double,
+                SasError::DoubleEncodedSignature,
+                "double-encoded sig",
+            ),
+            (
+                double_plus,
+                SasError::DoubleEncodedSignature,
+                "double-encoded +/",
+            ),
+            (
+                with("sig", Some("not-base64!")),
+                SasError::MalformedSignature,
+                "non-base64",
+            ),
+            (
+                with("sig", Some("YWJj")),
+                SasError::MalformedSignature,
+                "3 bytes, not 32",
+            ),
             (
                 with("sig", Some("TKb0bv2ujXiofg4mG9rECfubj0NtmiRJCIfV90sHuWc")),
                 SasError::MalformedSignature,
                 "padding lost",
             ),
             (with("se", None), SasError::MissingExpiry, "no se"),
-            (with("sp", None), SasError::MissingParameter { param: "sp" }, "no sp"),
+            (
+                with("sp", None),
+                SasError::MissingParameter { param: "sp" },
+                "no sp",
+            ),
             (
                 with("se", Some("tomorrow")),
-                SasError::InvalidTime { param: "se", value: "tomorrow".into() },
+                SasError::InvalidTime {
+                    param: "se",
+                    value: "tomorrow".into(),
+                },
                 "se not a time",
             ),
             (
                 with("se", Some("2030-13-01")),
-                SasError::InvalidTime { param: "se", value: "2030-13-01".into() },
+                SasError::InvalidTime {
+                    param: "se",
+                    value: "2030-13-01".into(),
+                },
                 "month 13",
             ),
             (
                 with("se", Some("2030-01-01T00%3A00%3A00")),
-                SasError::InvalidTime { param: "se", value: "2030-01-01T00:00:00".into() },
+                SasError::InvalidTime {
+                    param: "se",
+                    value: "2030-01-01T00:00:00".into(),
+                },
                 "no Z",
             ),
             (
                 with("st", Some("2030-01-01T00%3A00%3A00%2B01%3A00")),
-                SasError::InvalidTime { param: "st", value: "2030-01-01T00:00:00+01:00".into() },
+                SasError::InvalidTime {
+                    param: "st",
+                    value: "2030-01-01T00:00:00+01:00".into(),
+                },
                 "offset instead of Z",
             ),
             (
                 with("st", Some("2030-01-01T00%3A00%3A00.12345678Z")),
-                SasError::InvalidTime { param: "st", value: "2030-01-01T00:00:00.12345678Z".into() },
+                SasError::InvalidTime {
+                    param: "st",
+                    value: "2030-01-01T00:00:00.12345678Z".into(),
+                },
                 "8 fractional digits",
             ),
             (
                 with("st", Some("2030-1-01")),
-                SasError::InvalidTime { param: "st", value: "2030-1-01".into() },
+                SasError::InvalidTime {
+                    param: "st",
+                    value: "2030-1-01".into(),
+                },
                 "one-digit month",
             ),
             (
                 with("ss", Some("bz")),
-                SasError::UnknownLetters { param: "ss", letters: "z".into() },
+                SasError::UnknownLetters {
+                    param: "ss",
+                    letters: "z".into(),
+                },
                 "ss letter",
             ),
             (
                 with("srt", Some("scox")),
-                SasError::UnknownLetters { param: "srt", letters: "x".into() },
+                SasError::UnknownLetters {
+                    param: "srt",
+                    letters: "x".into(),
+                },
                 "srt letter",
             ),
             (
                 with("sp", Some("rwlqQ")),
-                SasError::UnknownLetters { param: "sp", letters: "qQ".into() },
+                SasError::UnknownLetters {
+                    param: "sp",
+                    letters: "qQ".into(),
+                },
                 "sp letters",
             ),
             (
                 with("spr", Some("http")),
-                SasError::InvalidProtocol { value: "http".into() },
+                SasError::InvalidProtocol {
+                    value: "http".into(),
+                },
                 "spr=http",
             ),
             (
                 with("spr", Some("http%2Chttps")),
-                SasError::InvalidProtocol { value: "http,https".into() },
+                SasError::InvalidProtocol {
+                    value: "http,https".into(),
+                },
                 "spr reversed",
             ),
-            (format!("{VALID}&sv=2020-01-01"), SasError::DuplicateParameter { param: "sv".into() }, "dup sv"),
+            (
+                format!("{VALID}&sv=2020-01-01"),
+                SasError::DuplicateParameter { param: "sv".into() },
+                "dup sv",
+            ),
             (
                 format!("{VALID}&secret=1&secret=2"),
-                SasError::DuplicateParameter { param: String::new() },
+                SasError::DuplicateParameter {
+                    param: String::new(),
+                },
                 "unknown dup is not named",
             ),
-            (format!("{VALID}&=x"), SasError::EmptyParameterName { position: n + 2 }, "empty key"),
-            (format!("{VALID}&foo"), SasError::MissingEquals { position: n + 2 }, "no ="),
+            (
+                format!("{VALID}&=x"),
+                SasError::EmptyParameterName { position: n + 2 },
+                "empty key",
+            ),
+            (
+                format!("{VALID}&foo"),
+                SasError::MissingEquals { position: n + 2 },
+                "no =",
+            ),
             (
                 format!("{VALID}&x=%zz"),
                 SasError::InvalidPercentEncoding { position: n + 4 },
@@ -661,12 +755,24 @@ mod tests {
             ("".into(), SasError::Empty, "empty"),
             (" \n".into(), SasError::Empty, "blank"),
             ("?".into(), SasError::Empty, "only ?"),
-            ("https://acct.blob.core.windows.net/".into(), SasError::UrlWithoutToken, "URL, no ?"),
-            ("https://acct.blob.core.windows.net/?".into(), SasError::UrlWithoutToken, "URL, empty"),
+            (format!("{ACCT}/"), SasError::UrlWithoutToken, "URL, no ?"),
+            (format!("{ACCT}/?"), SasError::UrlWithoutToken, "URL, empty"),
             (
-                "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==".into(),
+                "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFP\
+                 TOtr/KBHBeksoGMGw=="
+                    .into(),
                 SasError::LooksLikeAccountKey,
                 "account key",
+            ),
+            (
+                format!("BlobEndpoint={ACCT}/;SharedAccessSignature={VALID}"),
+                SasError::ConnectionString,
+                "connection string with a SAS",
+            ),
+            (
+                "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc==;".into(),
+                SasError::ConnectionString,
+                "connection string with a key",
             ),
         ];
         for (input, expected, why) in cases {
@@ -691,6 +797,8 @@ mod tests {
             format!("{VALID}&x=%zz"),
             format!("{VALID} &x=1"),
             format!("{VALID}\n&x=1"),
+            format!("BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature={VALID}"),
+            format!("{VALID}&sr=c"),
         ];
         for input in inputs {
             let err = parse(&input).unwrap_err();

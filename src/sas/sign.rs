@@ -139,7 +139,10 @@ fn account_string_to_sign(spec: &AccountSasSpec) -> String {
 /// use writeback::sas::{parse, sign_account_sas, AccountKey, AccountSasSpec, Permissions,
 ///                      Protocol, ResourceTypes, Services};
 ///
-/// let key = AccountKey::from_base64("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")?;
+/// // Azurite's well-known key.
+/// let key = AccountKey::from_base64(
+///     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+/// )?;
 /// let spec = AccountSasSpec {
 ///     account: "devstoreaccount1".into(),
 ///     services: Services::from_letters("b")?,
@@ -351,8 +354,8 @@ mod tests {
                     protocol: Protocol::HttpsOnly,
                     ip: None,
                 },
-                "racwdl\n2024-01-01T00:00:00Z\n2030-12-31T23:59:59Z\n/blob/devstoreaccount1/exports\n\
-                 \n\nhttps\n2021-12-02\nc\n\n\n\n\n\n\n",
+                "racwdl\n2024-01-01T00:00:00Z\n2030-12-31T23:59:59Z\n\
+                 /blob/devstoreaccount1/exports\n\n\nhttps\n2021-12-02\nc\n\n\n\n\n\n\n",
                 "UBQH8xFzykBGy6gLuGiRykuM3P266FwW//UV59xctAY=",
             ),
             (
