@@ -78,8 +78,8 @@ pub struct ContainerPage {
 /// the token before it is kept.
 #[derive(Clone)]
 pub struct BlobService {
-    http: reqwest::Client,
-    endpoint: Endpoint,
+    pub(super) http: reqwest::Client,
+    pub(super) endpoint: Endpoint,
     token: SasToken,
     options: ClientOptions,
 }
@@ -93,10 +93,9 @@ impl std::fmt::Debug for BlobService {
 }
 
 /// A successful answer: headers and the whole body.
-struct Reply {
-    #[allow(dead_code)] // read by the upload operations
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
 }
 
 impl BlobService {
@@ -118,6 +117,10 @@ impl BlobService {
             token,
             options,
         }
+    }
+
+    pub(super) fn options_timeout(&self) -> Duration {
+        self.options.timeout
     }
 
     /// The endpoint this client talks to.
@@ -176,7 +179,7 @@ impl BlobService {
     }
 
     /// Builds the request URL (with the token) and the URL we may show (without any query).
-    fn url(&self, path: &str, params: &[(&str, String)]) -> (reqwest::Url, String) {
+    pub(super) fn url(&self, path: &str, params: &[(&str, String)]) -> (reqwest::Url, String) {
         let shown = format!("{}{}", self.endpoint.as_str(), path);
         let mut query = String::new();
         for (k, v) in params {
@@ -192,7 +195,7 @@ impl BlobService {
     }
 
     /// Sends a request through the retry policy and reads the whole answer.
-    async fn execute(
+    pub(super) async fn execute(
         &self,
         operation: &'static str,
         shown: &str,
@@ -313,7 +316,7 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'.')
     .remove(b'~');
 
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

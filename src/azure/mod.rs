@@ -7,11 +7,13 @@
 //! be provably free of the SAS query string. The handful of operations we need (list containers,
 //! create container, put block, put block list, get block list, blob properties) are small.
 
+mod blob;
 mod client;
 mod endpoint;
 mod error;
 mod retry;
 
+pub use blob::{BlobHeaders, BlobProperties, Committed, CommittedBlock, blob_path, md5_of};
 pub use client::{BlobService, ClientOptions, ContainerItem, ContainerPage};
 pub use endpoint::{Endpoint, EndpointError, validate_container_name};
 pub use error::{AzureError, AzureErrorKind};
