@@ -3,7 +3,7 @@
 //! Each module has its own error enum with typed context; this type only gathers them so the CLI
 //! and the server can turn any failure into one sentence and one exit code.
 
-use crate::{azure, sas, store};
+use crate::{azure, compress, encode, catalog, sas, source, store};
 
 /// Process exit codes, shared by every command (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,18 @@ pub enum Error {
     /// A command-line or API value is invalid; the message names the value and the rule.
     #[error("{0}")]
     Invalid(String),
+    /// A dataset operation failed: an unknown ID, no permission, an unusable file.
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    /// Reading a dataset's rows failed.
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    /// Encoding rows into the output format failed.
+    #[error(transparent)]
+    Encode(#[from] encode::EncodeError),
+    /// Compressing the output failed.
+    #[error(transparent)]
+    Compress(#[from] compress::CompressError),
 }
 
 impl Error {
@@ -51,6 +63,8 @@ impl Error {
             Error::Store(e) if e.is_not_found() => ExitCode::NotFound,
             Error::Store(e) if e.is_conflict() => ExitCode::InputRejected,
             Error::Store(_) => ExitCode::Failure,
+            Error::Catalog(e) => e.exit_code(),
+            Error::Source(_) | Error::Encode(_) | Error::Compress(_) => ExitCode::Failure,
         }
     }
 }

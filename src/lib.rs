@@ -8,15 +8,26 @@
 //! - [`azure`] speaks the Blob service REST API with one retry mechanism and redacted URLs;
 //! - [`store`] is the only code that speaks SQL: accounts (tokens encrypted at rest);
 //! - [`accounts`] is the library call behind `writeback account ...`;
+//! - [`catalog`] holds input datasets (imported files stored as Parquet, with owners) and
+//!   [`source`] streams any input, such as a catalog dataset, as Arrow record batches;
+//! - [`encode`] turns record batches into CSV, JSON Lines or Parquet bytes (pure code);
+//! - [`compress`] gzips or zstd-compresses those bytes in independent chunks (pure code);
 //! - [`cli`] is a thin shell over the library.
 #![warn(missing_docs)]
 
 pub mod accounts;
 pub mod azure;
+pub mod blocks;
+pub mod catalog;
 pub mod cli;
+pub mod compress;
+pub mod encode;
+pub mod engine;
 pub mod error;
 pub mod identity;
+pub mod naming;
 pub mod sas;
+pub mod source;
 pub mod store;
 
 pub use error::{Error, ExitCode};

@@ -235,9 +235,21 @@ impl BlobService {
 
     /// The first `len` bytes of a blob (for reading an existing CSV header).
     pub async fn read_prefix(&self, container: &str, blob: &str, len: u64) -> Result<Vec<u8>, AzureError> {
+        self.read_range(container, blob, 0, len).await
+    }
+
+    /// `len` bytes of a blob from `offset` (fewer at its end).
+    pub async fn read_range(
+        &self,
+        container: &str,
+        blob: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, AzureError> {
         let (url, shown) = self.url(&blob_path(container, blob), &[]);
-        let range = format!("bytes=0-{}", len.saturating_sub(1));
-        let get = || self.http.get(url.clone()).header("x-ms-range", &range);
+        let range = format!("bytes={}-{}", offset, offset + len.max(1) - 1);
+        let timeout = self.body_timeout(len as usize);
+        let get = || self.http.get(url.clone()).timeout(timeout).header("x-ms-range", &range);
         Ok(self.execute("Get Blob", &shown, get).await?.body)
     }
 

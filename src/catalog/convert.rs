@@ -9,7 +9,9 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, SchemaRef, TimeUnit};
 
-use super::values::{Cell, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_temporal};
+use super::values::{
+    Cell, parse_bool, parse_date, parse_decimal, parse_f64, parse_i64, parse_temporal,
+};
 
 /// Rows per record batch: large enough that per-batch overhead vanishes, small enough that a
 /// batch of wide rows stays a few megabytes.
@@ -69,11 +71,13 @@ impl BatchBuilder {
                     DataType::Boolean => Column::Boolean(BooleanBuilder::with_capacity(cap)),
                     DataType::Date32 => Column::Date32(Date32Builder::with_capacity(cap)),
                     DataType::Timestamp(TimeUnit::Microsecond, tz) => Column::TimestampMicros(
-                        TimestampMicrosecondBuilder::with_capacity(cap).with_timezone_opt(tz.clone()),
+                        TimestampMicrosecondBuilder::with_capacity(cap)
+                            .with_timezone_opt(tz.clone()),
                         tz.is_some(),
                     ),
                     DataType::Timestamp(TimeUnit::Nanosecond, tz) => Column::TimestampNanos(
-                        TimestampNanosecondBuilder::with_capacity(cap).with_timezone_opt(tz.clone()),
+                        TimestampNanosecondBuilder::with_capacity(cap)
+                            .with_timezone_opt(tz.clone()),
                         tz.is_some(),
                     ),
                     other => {
@@ -84,14 +88,24 @@ impl BatchBuilder {
                 })
             })
             .collect::<Result<_, ArrowError>>()?;
-        Ok(BatchBuilder { schema, columns, rows: 0, bytes: 0 })
+        Ok(BatchBuilder {
+            schema,
+            columns,
+            rows: 0,
+            bytes: 0,
+        })
     }
 
     /// Appends one value to column `i` of the current row.
     pub(crate) fn append(&mut self, i: usize, cell: &Cell<'_>) -> Result<(), Mismatch> {
         let mismatch = || Mismatch {
             column: i,
-            value: cell.as_text().unwrap_or_default().chars().take(40).collect(),
+            value: cell
+                .as_text()
+                .unwrap_or_default()
+                .chars()
+                .take(40)
+                .collect(),
         };
         if *cell == Cell::Null {
             self.bytes += 1;
@@ -139,7 +153,9 @@ impl BatchBuilder {
             Column::Date32(b) => b.append_value(parse_date(text).ok_or_else(mismatch)?),
             Column::TimestampMicros(b, zoned) => {
                 let t = parse_temporal(text.as_bytes())
-                    .filter(|t| t.time.is_some() && t.offset_secs.is_some() == *zoned && t.frac_digits <= 6)
+                    .filter(|t| {
+                        t.time.is_some() && t.offset_secs.is_some() == *zoned && t.frac_digits <= 6
+                    })
                     .ok_or_else(mismatch)?;
                 b.append_value(t.to_micros())
             }
@@ -198,6 +214,7 @@ impl BatchBuilder {
 
 #[cfg(test)]
 mod tests {
+    use arrow_array::Array;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
     use arrow_schema::{Field, Schema};
@@ -210,11 +227,20 @@ mod tests {
             Field::new("s", DataType::Utf8, true),
             Field::new("i", DataType::Int64, true),
             Field::new("d", DataType::Decimal128(5, 2), true),
-            Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new(
+                "t",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
         ]));
         let mut b = BatchBuilder::new(schema).unwrap();
         let rows: [[Cell<'_>; 4]; 2] = [
-            [Cell::Text(""), Cell::Text("-5"), Cell::Text("12.5"), Cell::Text("1970-01-01T01:00:00+01:00")],
+            [
+                Cell::Text(""),
+                Cell::Text("-5"),
+                Cell::Text("12.5"),
+                Cell::Text("1970-01-01T01:00:00+01:00"),
+            ],
             [Cell::Null, Cell::Null, Cell::JsonNumber("3"), Cell::Null],
         ];
         for row in &rows {
@@ -226,11 +252,20 @@ mod tests {
         let batch = b.finish().unwrap();
         assert_eq!(batch.num_rows(), 2);
         let s = batch.column(0).as_string::<i32>();
-        assert!(s.is_valid(0) && s.value(0).is_empty() && s.is_null(1), "empty string versus null");
+        assert!(
+            s.is_valid(0) && s.value(0).is_empty() && s.is_null(1),
+            "empty string versus null"
+        );
         assert_eq!(batch.column(1).as_primitive::<Int64Type>().value(0), -5);
         let d = batch.column(2).as_primitive::<Decimal128Type>();
         assert_eq!((d.value(0), d.value(1)), (1250, 300));
-        assert_eq!(batch.column(3).as_primitive::<TimestampMicrosecondType>().value(0), 0);
+        assert_eq!(
+            batch
+                .column(3)
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(0),
+            0
+        );
         assert_eq!(b.len(), 0, "finish starts over");
     }
 

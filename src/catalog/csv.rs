@@ -157,7 +157,9 @@ impl<R: Read> CsvReader<R> {
                 self.eof = true;
                 if self.filled > 0 {
                     // The stream ends inside a character.
-                    return Err(InputError::InvalidUtf8 { offset: self.buf_offset });
+                    return Err(InputError::InvalidUtf8 {
+                        offset: self.buf_offset,
+                    });
                 }
                 return Ok(false);
             }
@@ -225,10 +227,14 @@ impl<R: Read> CsvReader<R> {
             if self.pos == self.valid_end && !self.fill()? {
                 match state {
                     State::Quoted => return Err(InputError::UnclosedQuote { line: quote_line }),
-                    State::QuoteSeen => rec.fields.push(Field { end: data.len(), quoted: true }),
-                    State::FieldStart | State::Unquoted => {
-                        rec.fields.push(Field { end: data.len(), quoted: false })
-                    }
+                    State::QuoteSeen => rec.fields.push(Field {
+                        end: data.len(),
+                        quoted: true,
+                    }),
+                    State::FieldStart | State::Unquoted => rec.fields.push(Field {
+                        end: data.len(),
+                        quoted: false,
+                    }),
                 }
                 break;
             }
@@ -252,7 +258,10 @@ impl<R: Read> CsvReader<R> {
                     data.extend_from_slice(&chunk[..i]);
                     let b = chunk[i];
                     self.pos += i + 1;
-                    rec.fields.push(Field { end: data.len(), quoted: false });
+                    rec.fields.push(Field {
+                        end: data.len(),
+                        quoted: false,
+                    });
                     if b == self.delimiter {
                         state = State::FieldStart;
                     } else {
@@ -285,11 +294,17 @@ impl<R: Read> CsvReader<R> {
                         state = State::Quoted;
                     } else if b == self.delimiter {
                         self.pos += 1;
-                        rec.fields.push(Field { end: data.len(), quoted: true });
+                        rec.fields.push(Field {
+                            end: data.len(),
+                            quoted: true,
+                        });
                         state = State::FieldStart;
                     } else if b == b'\n' || b == b'\r' {
                         self.pos += 1;
-                        rec.fields.push(Field { end: data.len(), quoted: true });
+                        rec.fields.push(Field {
+                            end: data.len(),
+                            quoted: true,
+                        });
                         self.end_line(b);
                         break;
                     } else {
@@ -303,8 +318,9 @@ impl<R: Read> CsvReader<R> {
         }
         // The stream was validated as UTF-8 and fields are split only at ASCII bytes, so this
         // cannot fail; if it ever did, the record's offset is the best position to report.
-        rec.text =
-            String::from_utf8(data).map_err(|_| InputError::InvalidUtf8 { offset: start_offset })?;
+        rec.text = String::from_utf8(data).map_err(|_| InputError::InvalidUtf8 {
+            offset: start_offset,
+        })?;
         Ok(true)
     }
 
@@ -319,7 +335,11 @@ mod tests {
     use super::*;
 
     /// Parses `input` with a given buffer size into (text, quoted) rows, or the error.
-    fn parse_with(input: &[u8], cap: usize, skip_blank: bool) -> Result<Vec<Vec<(String, bool)>>, InputError> {
+    fn parse_with(
+        input: &[u8],
+        cap: usize,
+        skip_blank: bool,
+    ) -> Result<Vec<Vec<(String, bool)>>, InputError> {
         let mut r = CsvReader::with_capacity(input, b',', cap);
         r.set_skip_blank_lines(skip_blank);
         let mut rec = Record::default();
@@ -334,7 +354,11 @@ mod tests {
     fn parse(input: &str) -> Vec<Vec<(String, bool)>> {
         let want = parse_with(input.as_bytes(), BUF_SIZE, true).unwrap();
         for cap in [1, 2, 3, 5, 8] {
-            assert_eq!(parse_with(input.as_bytes(), cap, true).unwrap(), want, "capacity {cap}");
+            assert_eq!(
+                parse_with(input.as_bytes(), cap, true).unwrap(),
+                want,
+                "capacity {cap}"
+            );
         }
         want
     }
@@ -348,18 +372,48 @@ mod tests {
 
     #[test]
     fn splits_fields_and_records() {
-        assert_eq!(parse("a,b,c\n1,2,3\n"), vec![vec![u("a"), u("b"), u("c")], vec![u("1"), u("2"), u("3")]]);
-        assert_eq!(parse("a,b\n1,2"), vec![vec![u("a"), u("b")], vec![u("1"), u("2")]], "no final newline");
-        assert_eq!(parse("a,b\r\n1,2\r\n"), vec![vec![u("a"), u("b")], vec![u("1"), u("2")]], "CRLF");
-        assert_eq!(parse("a,b\r1,2\r"), vec![vec![u("a"), u("b")], vec![u("1"), u("2")]], "old Mac CR");
+        assert_eq!(
+            parse("a,b,c\n1,2,3\n"),
+            vec![vec![u("a"), u("b"), u("c")], vec![u("1"), u("2"), u("3")]]
+        );
+        assert_eq!(
+            parse("a,b\n1,2"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("2")]],
+            "no final newline"
+        );
+        assert_eq!(
+            parse("a,b\r\n1,2\r\n"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("2")]],
+            "CRLF"
+        );
+        assert_eq!(
+            parse("a,b\r1,2\r"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("2")]],
+            "old Mac CR"
+        );
     }
 
     #[test]
     fn empty_unquoted_and_quoted_empty_differ() {
-        assert_eq!(parse("a,b,c\n,\"\",x\n"), vec![vec![u("a"), u("b"), u("c")], vec![u(""), q(""), u("x")]]);
-        assert_eq!(parse("a,b\n1,\n"), vec![vec![u("a"), u("b")], vec![u("1"), u("")]], "trailing delimiter");
-        assert_eq!(parse("a,b\n1,"), vec![vec![u("a"), u("b")], vec![u("1"), u("")]], "trailing delimiter at EOF");
-        assert_eq!(parse("a,b\n1,\"\""), vec![vec![u("a"), u("b")], vec![u("1"), q("")]], "quoted empty at EOF");
+        assert_eq!(
+            parse("a,b,c\n,\"\",x\n"),
+            vec![vec![u("a"), u("b"), u("c")], vec![u(""), q(""), u("x")]]
+        );
+        assert_eq!(
+            parse("a,b\n1,\n"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("")]],
+            "trailing delimiter"
+        );
+        assert_eq!(
+            parse("a,b\n1,"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("")]],
+            "trailing delimiter at EOF"
+        );
+        assert_eq!(
+            parse("a,b\n1,\"\""),
+            vec![vec![u("a"), u("b")], vec![u("1"), q("")]],
+            "quoted empty at EOF"
+        );
     }
 
     #[test]
@@ -382,9 +436,16 @@ mod tests {
 
     #[test]
     fn skips_bom_and_blank_lines() {
-        assert_eq!(parse("\u{feff}a,b\n\n1,2\n\r\n\n"), vec![vec![u("a"), u("b")], vec![u("1"), u("2")]]);
+        assert_eq!(
+            parse("\u{feff}a,b\n\n1,2\n\r\n\n"),
+            vec![vec![u("a"), u("b")], vec![u("1"), u("2")]]
+        );
         let single = parse_with(b"a\n1\n\n2\n", 4, false).unwrap();
-        assert_eq!(single, vec![vec![u("a")], vec![u("1")], vec![u("")], vec![u("2")]], "one-column blank line is a null");
+        assert_eq!(
+            single,
+            vec![vec![u("a")], vec![u("1")], vec![u("")], vec![u("2")]],
+            "one-column blank line is a null"
+        );
     }
 
     #[test]
@@ -451,7 +512,11 @@ mod tests {
                                 None
                             } else {
                                 let n = rng.usize(0..6);
-                                Some((0..n).map(|_| alphabet[rng.usize(..alphabet.len())]).collect())
+                                Some(
+                                    (0..n)
+                                        .map(|_| alphabet[rng.usize(..alphabet.len())])
+                                        .collect(),
+                                )
                             }
                         })
                         .collect()
@@ -473,7 +538,11 @@ mod tests {
                 let got = parse_with(text.as_bytes(), cap, true).unwrap();
                 let want: Vec<Vec<(String, bool)>> = rows
                     .iter()
-                    .map(|r| r.iter().map(|c| (c.clone().unwrap_or_default(), c.is_some())).collect())
+                    .map(|r| {
+                        r.iter()
+                            .map(|c| (c.clone().unwrap_or_default(), c.is_some()))
+                            .collect()
+                    })
                     .collect();
                 assert_eq!(got, want, "input {text:?} capacity {cap}");
             }

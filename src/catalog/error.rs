@@ -22,7 +22,9 @@ pub enum CatalogError {
         given: String,
     },
     /// No dataset has this ID.
-    #[error("no dataset has the ID {id}; `writeback dataset list` shows the datasets you own or co-own")]
+    #[error(
+        "no dataset has the ID {id}; `writeback dataset list` shows the datasets you own or co-own"
+    )]
     UnknownDataset {
         /// The ID looked up.
         id: String,
@@ -101,7 +103,11 @@ fn not_permitted_message(id: &str, user: &str, owner: &str, action: Action) -> S
         Action::Read | Action::Replace => format!(
             "user '{user}' may not {} dataset {id}: only its owner and co-owners may; its owner \
              '{owner}' can grant access with `writeback dataset share {id} --co-owner {user}`",
-            if action == Action::Read { "read" } else { "replace the data of" }
+            if action == Action::Read {
+                "read"
+            } else {
+                "replace the data of"
+            }
         ),
         Action::Share => format!(
             "user '{user}' may not change who shares dataset {id}: only its owner '{owner}' may"
@@ -200,7 +206,11 @@ pub enum InputError {
 }
 
 fn quote_list(names: &[String]) -> String {
-    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl CatalogError {
@@ -221,6 +231,9 @@ impl CatalogError {
     }
 
     pub(crate) fn input(path: &std::path::Path, kind: InputError) -> CatalogError {
-        CatalogError::Input { path: path.to_owned(), kind }
+        CatalogError::Input {
+            path: path.to_owned(),
+            kind,
+        }
     }
 }

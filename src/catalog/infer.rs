@@ -103,12 +103,18 @@ impl ColumnStats {
             Class::Float => FLOAT,
             Class::Bool => BOOL,
             Class::Date => DATE,
-            Class::Timestamp { frac_digits, fits_nanos } => {
+            Class::Timestamp {
+                frac_digits,
+                fits_nanos,
+            } => {
                 self.max_frac_digits = self.max_frac_digits.max(frac_digits);
                 self.all_fit_nanos &= fits_nanos;
                 TS
             }
-            Class::TimestampTz { frac_digits, fits_nanos } => {
+            Class::TimestampTz {
+                frac_digits,
+                fits_nanos,
+            } => {
                 self.max_frac_digits = self.max_frac_digits.max(frac_digits);
                 self.all_fit_nanos &= fits_nanos;
                 TSTZ
@@ -139,7 +145,9 @@ impl ColumnStats {
         }
         if c & DEC != 0 {
             let precision = (self.max_int_digits + self.max_scale).max(1);
-            if precision <= MAX_DECIMAL_PRECISION && self.max_scale - self.min_scale <= MAX_SCALE_SPREAD {
+            if precision <= MAX_DECIMAL_PRECISION
+                && self.max_scale - self.min_scale <= MAX_SCALE_SPREAD
+            {
                 return DataType::Decimal128(precision as u8, self.max_scale as i8);
             }
         }
@@ -199,31 +207,94 @@ mod tests {
     fn inference_table() {
         let us = TimeUnit::Microsecond;
         let cases: &[(&[Option<&str>], DataType, &str)] = &[
-            (&[Some("1"), Some("-2"), None], DataType::Int64, "integers with a null"),
-            (&[Some("00123"), Some("456")], DataType::Utf8, "leading zeros keep the column text"),
-            (&[Some("9223372036854775807")], DataType::Int64, "19 digits within i64"),
-            (&[Some("1"), Some("12345678901234567890")], DataType::Decimal128(38, 0), "beyond i64"),
-            (&[Some("123456789012345678901234567890123456789")], DataType::Utf8, "39 digits"),
-            (&[Some("12.50"), Some("3.99"), Some("100")], DataType::Decimal128(5, 2), "money"),
-            (&[Some("12.5"), Some("3.75")], DataType::Decimal128(4, 2), "dropped trailing zero"),
+            (
+                &[Some("1"), Some("-2"), None],
+                DataType::Int64,
+                "integers with a null",
+            ),
+            (
+                &[Some("00123"), Some("456")],
+                DataType::Utf8,
+                "leading zeros keep the column text",
+            ),
+            (
+                &[Some("9223372036854775807")],
+                DataType::Int64,
+                "19 digits within i64",
+            ),
+            (
+                &[Some("1"), Some("12345678901234567890")],
+                DataType::Decimal128(38, 0),
+                "beyond i64",
+            ),
+            (
+                &[Some("123456789012345678901234567890123456789")],
+                DataType::Utf8,
+                "39 digits",
+            ),
+            (
+                &[Some("12.50"), Some("3.99"), Some("100")],
+                DataType::Decimal128(5, 2),
+                "money",
+            ),
+            (
+                &[Some("12.5"), Some("3.75")],
+                DataType::Decimal128(4, 2),
+                "dropped trailing zero",
+            ),
             (&[Some("-0.5")], DataType::Decimal128(1, 1), "fraction only"),
-            (&[Some("0.1"), Some("2.71828")], DataType::Float64, "inconsistent scales"),
-            (&[Some("1"), Some("0.001")], DataType::Float64, "integer and 3-digit scale"),
-            (&[Some("1.5"), Some("1e5")], DataType::Float64, "exponent makes floats"),
+            (
+                &[Some("0.1"), Some("2.71828")],
+                DataType::Float64,
+                "inconsistent scales",
+            ),
+            (
+                &[Some("1"), Some("0.001")],
+                DataType::Float64,
+                "integer and 3-digit scale",
+            ),
+            (
+                &[Some("1.5"), Some("1e5")],
+                DataType::Float64,
+                "exponent makes floats",
+            ),
             (&[Some("-3.5E-2")], DataType::Float64, "negative exponent"),
             (
-                &[Some("1234567890123456789012345678901234567.5")],
+                &[Some("12345678901234567890123456789012345678.5")],
                 DataType::Float64,
                 "precision beyond 38",
             ),
-            (&[Some("True"), Some("false"), None], DataType::Boolean, "booleans"),
-            (&[Some("0"), Some("1")], DataType::Int64, "0 and 1 are integers"),
-            (&[Some("true"), Some("1")], DataType::Utf8, "booleans and integers"),
-            (&[Some("2024-01-02"), None], DataType::Date32, "dates"),
-            (&[Some("2024-01-02"), Some("2024-01-02T00:00:00")], DataType::Utf8, "date and timestamp"),
-            (&[Some("2024-01-02 10:00:00.5")], DataType::Timestamp(us, None), "timestamp"),
             (
-                &[Some("2024-01-02T10:00:00Z"), Some("2024-01-02T10:00:00+01:00")],
+                &[Some("True"), Some("false"), None],
+                DataType::Boolean,
+                "booleans",
+            ),
+            (
+                &[Some("0"), Some("1")],
+                DataType::Int64,
+                "0 and 1 are integers",
+            ),
+            (
+                &[Some("true"), Some("1")],
+                DataType::Utf8,
+                "booleans and integers",
+            ),
+            (&[Some("2024-01-02"), None], DataType::Date32, "dates"),
+            (
+                &[Some("2024-01-02"), Some("2024-01-02T00:00:00")],
+                DataType::Utf8,
+                "date and timestamp",
+            ),
+            (
+                &[Some("2024-01-02 10:00:00.5")],
+                DataType::Timestamp(us, None),
+                "timestamp",
+            ),
+            (
+                &[
+                    Some("2024-01-02T10:00:00Z"),
+                    Some("2024-01-02T10:00:00+01:00"),
+                ],
                 DataType::Timestamp(us, Some(UTC.into())),
                 "timestamps with zones",
             ),
@@ -237,8 +308,16 @@ mod tests {
                 DataType::Timestamp(TimeUnit::Nanosecond, None),
                 "nanoseconds",
             ),
-            (&[Some("3000-01-02T10:00:00.123456789")], DataType::Utf8, "nanoseconds out of range"),
-            (&[Some("1"), Some("")], DataType::Utf8, "an empty string among integers"),
+            (
+                &[Some("3000-01-02T10:00:00.123456789")],
+                DataType::Utf8,
+                "nanoseconds out of range",
+            ),
+            (
+                &[Some("1"), Some("")],
+                DataType::Utf8,
+                "an empty string among integers",
+            ),
             (&[None, None], DataType::Utf8, "all null"),
             (&[], DataType::Utf8, "no rows"),
             (&[Some("a"), Some("1")], DataType::Utf8, "mixed"),

@@ -86,8 +86,16 @@ impl SchemaChanges {
     /// Compares two schemas by column name.
     pub fn between(old: &[ColumnInfo], new: &[ColumnInfo]) -> SchemaChanges {
         let find = |cols: &[ColumnInfo], name: &str| cols.iter().position(|c| c.name == name);
-        let added = new.iter().filter(|c| find(old, &c.name).is_none()).cloned().collect();
-        let removed = old.iter().filter(|c| find(new, &c.name).is_none()).cloned().collect();
+        let added = new
+            .iter()
+            .filter(|c| find(old, &c.name).is_none())
+            .cloned()
+            .collect();
+        let removed = old
+            .iter()
+            .filter(|c| find(new, &c.name).is_none())
+            .cloned()
+            .collect();
         let type_changed = new
             .iter()
             .filter_map(|n| {
@@ -101,10 +109,18 @@ impl SchemaChanges {
                 } else {
                     (o.type_name.clone(), n.type_name.clone())
                 };
-                Some(TypeChange { name: n.name.clone(), from, to })
+                Some(TypeChange {
+                    name: n.name.clone(),
+                    from,
+                    to,
+                })
             })
             .collect();
-        SchemaChanges { added, removed, type_changed }
+        SchemaChanges {
+            added,
+            removed,
+            type_changed,
+        }
     }
 
     /// True when the columns and their types are the same.
@@ -122,7 +138,10 @@ impl SchemaChanges {
             out.push(format!("column '{}' removed (was {})", c.name, c.type_name));
         }
         for c in &self.type_changed {
-            out.push(format!("column '{}' changed type from {} to {}", c.name, c.from, c.to));
+            out.push(format!(
+                "column '{}' changed type from {} to {}",
+                c.name, c.from, c.to
+            ));
         }
         out
     }
@@ -136,7 +155,10 @@ mod tests {
 
     fn cols(fields: &[(&str, DataType)]) -> Vec<ColumnInfo> {
         columns(&Schema::new(
-            fields.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>(),
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
         ))
     }
 
@@ -146,9 +168,18 @@ mod tests {
             (DataType::Utf8, "string"),
             (DataType::Int64, "integer"),
             (DataType::Decimal128(10, 2), "decimal(10,2)"),
-            (DataType::Timestamp(TimeUnit::Microsecond, None), "timestamp"),
-            (DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), "timestamp with time zone"),
-            (DataType::Timestamp(TimeUnit::Nanosecond, None), "timestamp (ns)"),
+            (
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                "timestamp",
+            ),
+            (
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                "timestamp with time zone",
+            ),
+            (
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                "timestamp (ns)",
+            ),
             (DataType::Int32, "Int32"),
         ];
         for (dt, want) in cases {
@@ -158,19 +189,44 @@ mod tests {
 
     #[test]
     fn schema_diff() {
-        let old = cols(&[("id", DataType::Int64), ("name", DataType::Utf8), ("price", DataType::Decimal128(5, 2))]);
+        let old = cols(&[
+            ("id", DataType::Int64),
+            ("name", DataType::Utf8),
+            ("price", DataType::Decimal128(5, 2)),
+        ]);
         let same = SchemaChanges::between(&old, &old);
         assert!(same.is_empty(), "no change");
 
-        let new = cols(&[("id", DataType::Utf8), ("price", DataType::Decimal128(6, 2)), ("when", DataType::Date32)]);
+        let new = cols(&[
+            ("id", DataType::Utf8),
+            ("price", DataType::Decimal128(6, 2)),
+            ("when", DataType::Date32),
+        ]);
         let d = SchemaChanges::between(&old, &new);
-        assert_eq!(d.added.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["when"]);
-        assert_eq!(d.removed.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["name"]);
+        assert_eq!(
+            d.added.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["when"]
+        );
+        assert_eq!(
+            d.removed
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["name"]
+        );
         assert_eq!(
             d.type_changed,
             vec![
-                TypeChange { name: "id".into(), from: "integer".into(), to: "string".into() },
-                TypeChange { name: "price".into(), from: "decimal(5,2)".into(), to: "decimal(6,2)".into() },
+                TypeChange {
+                    name: "id".into(),
+                    from: "integer".into(),
+                    to: "string".into()
+                },
+                TypeChange {
+                    name: "price".into(),
+                    from: "decimal(5,2)".into(),
+                    to: "decimal(6,2)".into()
+                },
             ]
         );
         assert_eq!(
@@ -188,7 +244,14 @@ mod tests {
         let d = SchemaChanges::between(&ns, &ms);
         assert_eq!(d.type_changed[0].from, "timestamp (ns)");
 
-        let reordered = cols(&[("price", DataType::Decimal128(5, 2)), ("id", DataType::Int64), ("name", DataType::Utf8)]);
-        assert!(SchemaChanges::between(&old, &reordered).is_empty(), "order alone is not a change");
+        let reordered = cols(&[
+            ("price", DataType::Decimal128(5, 2)),
+            ("id", DataType::Int64),
+            ("name", DataType::Utf8),
+        ]);
+        assert!(
+            SchemaChanges::between(&old, &reordered).is_empty(),
+            "order alone is not a change"
+        );
     }
 }

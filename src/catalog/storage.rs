@@ -3,6 +3,9 @@
 
 use std::fs::File;
 use std::io::BufWriter;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
@@ -34,9 +37,38 @@ pub(crate) fn datasets_dir(home: &Home) -> Result<PathBuf, CatalogError> {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(|source| CatalogError::Io { path: dir.clone(), source })?;
+            .map_err(|source| CatalogError::Io {
+                path: dir.clone(),
+                source,
+            })?;
     }
     Ok(dir)
+}
+
+/// Temporary files untouched for this long belong to an import that was killed (a live import
+/// writes to its file continuously), so they are deleted.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Deletes temporary files left by imports that were killed before they could clean up.
+/// Best effort: a file that cannot be inspected or deleted is left alone.
+pub(crate) fn sweep_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".parquet.tmp")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The data file of a dataset (which may not exist).
@@ -60,15 +92,26 @@ impl TempFile {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&path)
-            .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+            .map_err(|source| CatalogError::Io {
+                path: path.clone(),
+                source,
+            })?;
         Ok((TempFile { path, armed: true }, file))
+    }
+
+    /// Where the file is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Renames the file to `to`, atomically replacing any file there.
     pub(crate) fn persist(mut self, to: &Path) -> Result<(), CatalogError> {
-        std::fs::rename(&self.path, to)
-            .map_err(|source| CatalogError::Io { path: to.to_owned(), source })?;
+        std::fs::rename(&self.path, to).map_err(|source| CatalogError::Io {
+            path: to.to_owned(),
+            source,
+        })?;
         self.armed = false;
         // Make the rename itself durable; failing to is not worth failing the import over.
         if let Some(dir) = to.parent().and_then(|d| File::open(d).ok()) {
@@ -86,11 +129,23 @@ impl Drop for TempFile {
     }
 }
 
-/// Writes record batches into a Parquet file.
+/// Batches queued for the writer thread: enough to keep it busy while the next batch is
+/// converted, few enough that memory stays a handful of batches.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+enum Message {
+    Batch(RecordBatch),
+    /// All batches were sent: write the footer. A channel closed without it means the import
+    /// failed and the file is abandoned unfinished (its `TempFile` deletes it).
+    Finish,
+}
+
+/// Writes record batches into a Parquet file on a thread of its own, so that encoding and
+/// compressing one batch overlaps with parsing and converting the next (the machine this runs on
+/// has two cores; an import would otherwise use one).
 pub(crate) struct DataWriter {
-    writer: ArrowWriter<BufWriter<File>>,
-    path: PathBuf,
-    rows: u64,
+    tx: Option<SyncSender<Message>>,
+    thread: Option<JoinHandle<Result<(u64, u64), CatalogError>>>,
 }
 
 impl DataWriter {
@@ -100,31 +155,150 @@ impl DataWriter {
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
             .build();
-        let writer = ArrowWriter::try_new(BufWriter::with_capacity(WRITE_BUFFER, file), schema, Some(props))
-            .map_err(|e| storage_err(path, e))?;
-        Ok(DataWriter { writer, path: path.to_owned(), rows: 0 })
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(WRITE_BUFFER, file),
+            schema,
+            Some(props),
+        )
+        .map_err(|e| storage_err(path, e))?;
+        let (tx, rx) = sync_channel(BATCHES_IN_FLIGHT);
+        let path = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("parquet-writer".into())
+            .spawn(move || write_all(writer, &path, rx))
+            .map_err(|source| CatalogError::Io { path: PathBuf::from("(writer thread)"), source })?;
+        Ok(DataWriter { tx: Some(tx), thread: Some(thread) })
     }
 
-    /// Appends a batch.
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), CatalogError> {
-        self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|e| storage_err(&self.path, e))
+    /// Queues a batch, waiting while the writer is [`BATCHES_IN_FLIGHT`] batches behind.
+    pub(crate) fn write(&mut self, batch: RecordBatch) -> Result<(), CatalogError> {
+        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Message::Batch(batch)).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The writer stopped early: its error says why.
+        Err(self.join().err().unwrap_or_else(|| CatalogError::Storage {
+            path: PathBuf::from("(writer thread)"),
+            message: "the writer stopped before the end of the data".into(),
+        }))
     }
 
     /// Finishes the file, flushes it to disk and returns its rows and size in bytes.
-    pub(crate) fn finish(self) -> Result<(u64, u64), CatalogError> {
-        let path = self.path;
-        let buffered = self.writer.into_inner().map_err(|e| storage_err(&path, e))?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| CatalogError::Io { path: path.clone(), source: e.into_error() })?;
-        let io = |source| CatalogError::Io { path: path.clone(), source };
-        file.sync_all().map_err(io)?;
-        let bytes = file.metadata().map_err(io)?.len();
-        Ok((self.rows, bytes))
+    pub(crate) fn finish(mut self) -> Result<(u64, u64), CatalogError> {
+        if let Some(tx) = &self.tx {
+            // If the writer already stopped, joining it below reports why.
+            let _ = tx.send(Message::Finish);
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(u64, u64), CatalogError> {
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Err(CatalogError::Storage {
+                path: PathBuf::from("(writer thread)"),
+                message: "the writer was already finished".into(),
+            }),
+        }
     }
 }
 
+impl Drop for DataWriter {
+    /// An import that fails stops the writer and waits for it, so the thread never outlives the
+    /// temporary file it writes.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_all(
+    mut writer: ArrowWriter<BufWriter<File>>,
+    path: &Path,
+    rx: Receiver<Message>,
+) -> Result<(u64, u64), CatalogError> {
+    let mut rows = 0u64;
+    loop {
+        match rx.recv() {
+            Ok(Message::Batch(batch)) => {
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).map_err(|e| storage_err(path, e))?;
+            }
+            Ok(Message::Finish) => break,
+            // Abandoned: the caller failed; leave the file unfinished for it to delete.
+            Err(_) => return Ok((rows, 0)),
+        }
+    }
+    let buffered = writer.into_inner().map_err(|e| storage_err(path, e))?;
+    let file = buffered.into_inner().map_err(|e| CatalogError::Io {
+        path: path.to_owned(),
+        source: e.into_error(),
+    })?;
+    let io = |source| CatalogError::Io { path: path.to_owned(), source };
+    file.sync_all().map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
+    Ok((rows, bytes))
+}
+
 pub(crate) fn storage_err(path: &Path, e: impl std::fmt::Display) -> CatalogError {
-    CatalogError::Storage { path: path.to_owned(), message: e.to_string() }
+    CatalogError::Storage {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap()
+    }
+
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect()
+    }
+
+    #[test]
+    fn an_abandoned_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tmp, file) = TempFile::create(dir.path(), "x").unwrap();
+        let mut w = DataWriter::new(file, tmp.path(), batch().schema()).unwrap();
+        w.write(batch()).unwrap();
+        assert_eq!(files(dir.path()).len(), 1);
+        drop(w);
+        drop(tmp);
+        assert!(files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_finished_file_is_persisted_and_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tmp, file) = TempFile::create(dir.path(), "x").unwrap();
+        let mut w = DataWriter::new(file, tmp.path(), batch().schema()).unwrap();
+        w.write(batch()).unwrap();
+        w.write(batch()).unwrap();
+        let (rows, bytes) = w.finish().unwrap();
+        assert_eq!(rows, 6);
+        let dest = dir.path().join("x.parquet");
+        tmp.persist(&dest).unwrap();
+        assert_eq!(files(dir.path()), [dest.clone()]);
+        assert_eq!(std::fs::metadata(&dest).unwrap().len(), bytes);
+        let source = crate::source::ParquetFileSource::open(dest, "test".into(), 2).unwrap();
+        use crate::source::Source;
+        assert_eq!(source.row_count(), Some(6));
+        let sizes: Vec<usize> =
+            Box::new(source).batches().unwrap().map(|b| b.unwrap().num_rows()).collect();
+        assert_eq!(sizes, [2, 2, 2]);
+    }
 }

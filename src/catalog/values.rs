@@ -107,10 +107,14 @@ pub(crate) fn classify(s: &str) -> Class {
                 let frac_digits = t.frac_digits;
                 match (t.time, t.offset_secs) {
                     (None, _) => Class::Date,
-                    (Some(_), None) => Class::Timestamp { frac_digits, fits_nanos: t.to_nanos().is_some() },
-                    (Some(_), Some(_)) => {
-                        Class::TimestampTz { frac_digits, fits_nanos: t.to_nanos().is_some() }
-                    }
+                    (Some(_), None) => Class::Timestamp {
+                        frac_digits,
+                        fits_nanos: t.to_nanos().is_some(),
+                    },
+                    (Some(_), Some(_)) => Class::TimestampTz {
+                        frac_digits,
+                        fits_nanos: t.to_nanos().is_some(),
+                    },
                 }
             }
             None => Class::Text,
@@ -129,7 +133,7 @@ struct NumberParts<'a> {
     negative: bool,
     int: &'a [u8],
     frac: Option<&'a [u8]>,
-    has_exponent: bool,
+    exponent: Option<i64>,
 }
 
 fn split_number(b: &[u8]) -> Option<NumberParts<'_>> {
@@ -157,27 +161,43 @@ fn split_number(b: &[u8]) -> Option<NumberParts<'_>> {
         }
         frac = Some(&b[start..i]);
     }
-    let mut has_exponent = false;
+    let mut exponent = None;
     if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
         i += 1;
         if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
             i += 1;
         }
+        let negative_exponent = b[i - 1] == b'-';
         let start = i;
+        let mut value: i64 = 0;
         while i < b.len() && b[i].is_ascii_digit() {
+            value = value.saturating_mul(10).saturating_add(i64::from(b[i] - b'0'));
             i += 1;
         }
         if i == start {
             return None;
         }
-        has_exponent = true;
+        exponent = Some(if negative_exponent { -value } else { value });
     }
-    (i == b.len()).then_some(NumberParts { negative, int, frac, has_exponent })
+    (i == b.len()).then_some(NumberParts {
+        negative,
+        int,
+        frac,
+        exponent,
+    })
 }
 
 fn classify_number(b: &[u8]) -> Class {
-    let Some(n) = split_number(b) else { return Class::Text };
-    if n.has_exponent {
+    let Some(n) = split_number(b) else {
+        return Class::Text;
+    };
+    if let Some(exponent) = n.exponent {
+        // Well inside f64's range (about 1e308) the value is finite without parsing it; only
+        // near the edge is it worth asking the parser.
+        let magnitude = exponent.saturating_add(n.int.len() as i64);
+        if (-300..=300).contains(&magnitude) {
+            return Class::Float;
+        }
         // Safe to treat as UTF-8: split_number accepted only ASCII.
         let text = std::str::from_utf8(b).unwrap_or_default();
         return match text.parse::<f64>() {
@@ -187,13 +207,19 @@ fn classify_number(b: &[u8]) -> Class {
     }
     let int_digits = if n.int == b"0" { 0 } else { n.int.len() as u32 };
     match n.frac {
-        Some(frac) => Class::Decimal { int_digits, scale: frac.len() as u32 },
+        Some(frac) => Class::Decimal {
+            int_digits,
+            scale: frac.len() as u32,
+        },
         None => {
             let digits = n.int.len() as u32;
             if digits > MAX_DECIMAL_PRECISION {
                 return Class::Text;
             }
-            Class::Int { digits, fits_i64: int_fits_i64(n.int, n.negative) }
+            Class::Int {
+                digits,
+                fits_i64: int_fits_i64(n.int, n.negative),
+            }
         }
     }
 }
@@ -213,7 +239,7 @@ fn int_fits_i64(digits: &[u8], negative: bool) -> bool {
 pub(crate) fn parse_i64(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let n = split_number(b)?;
-    if n.frac.is_some() || n.has_exponent || n.int.len() > 19 {
+    if n.frac.is_some() || n.exponent.is_some() || n.int.len() > 19 {
         return None;
     }
     // Accumulate negatively so that i64::MIN parses without overflow.
@@ -229,7 +255,7 @@ pub(crate) fn parse_i64(s: &str) -> Option<i64> {
 pub(crate) fn parse_decimal(s: &str, scale: u32) -> Option<i128> {
     let n = split_number(s.as_bytes())?;
     let frac = n.frac.unwrap_or_default();
-    if n.has_exponent || frac.len() as u32 > scale {
+    if n.exponent.is_some() || frac.len() as u32 > scale {
         return None;
     }
     let mut v: i128 = 0;
@@ -293,13 +319,15 @@ impl Temporal {
     /// Nanoseconds since the epoch, UTC, if they fit in an `i64`.
     pub(crate) fn to_nanos(self) -> Option<i64> {
         let (secs, nanos) = self.utc_seconds();
-        secs.checked_mul(1_000_000_000)?.checked_add(i64::from(nanos))
+        secs.checked_mul(1_000_000_000)?
+            .checked_add(i64::from(nanos))
     }
 }
 
 fn digits2(b: &[u8], at: usize) -> Option<u32> {
     let (a, c) = (*b.get(at)?, *b.get(at + 1)?);
-    (a.is_ascii_digit() && c.is_ascii_digit()).then(|| u32::from(a - b'0') * 10 + u32::from(c - b'0'))
+    (a.is_ascii_digit() && c.is_ascii_digit())
+        .then(|| u32::from(a - b'0') * 10 + u32::from(c - b'0'))
 }
 
 /// Parses `YYYY-MM-DD`, optionally followed by `T` (or a space) and `hh:mm[:ss[.fffffffff]]`,
@@ -316,7 +344,12 @@ pub(crate) fn parse_temporal(b: &[u8]) -> Option<Temporal> {
     }
     let days = days_from_civil(i64::from(year), month, day);
     if b.len() == 10 {
-        return Some(Temporal { days, time: None, frac_digits: 0, offset_secs: None });
+        return Some(Temporal {
+            days,
+            time: None,
+            frac_digits: 0,
+            offset_secs: None,
+        });
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -419,18 +452,74 @@ mod tests {
     fn classify_table() {
         use Class::*;
         let cases: &[(&str, Class, &str)] = &[
-            ("0", Int { digits: 1, fits_i64: true }, "zero"),
-            ("-17", Int { digits: 2, fits_i64: true }, "negative"),
+            (
+                "0",
+                Int {
+                    digits: 1,
+                    fits_i64: true,
+                },
+                "zero",
+            ),
+            (
+                "-17",
+                Int {
+                    digits: 2,
+                    fits_i64: true,
+                },
+                "negative",
+            ),
             ("00123", Text, "leading zeros are an identifier"),
             ("-007", Text, "leading zeros after a sign"),
             ("+5", Text, "a leading plus (phone numbers) stays text"),
-            ("9223372036854775807", Int { digits: 19, fits_i64: true }, "i64::MAX"),
-            ("-9223372036854775808", Int { digits: 19, fits_i64: true }, "i64::MIN"),
-            ("9223372036854775808", Int { digits: 19, fits_i64: false }, "i64::MAX + 1"),
-            ("12345678901234567890", Int { digits: 20, fits_i64: false }, "20 digits"),
+            (
+                "9223372036854775807",
+                Int {
+                    digits: 19,
+                    fits_i64: true,
+                },
+                "i64::MAX",
+            ),
+            (
+                "-9223372036854775808",
+                Int {
+                    digits: 19,
+                    fits_i64: true,
+                },
+                "i64::MIN",
+            ),
+            (
+                "9223372036854775808",
+                Int {
+                    digits: 19,
+                    fits_i64: false,
+                },
+                "i64::MAX + 1",
+            ),
+            (
+                "12345678901234567890",
+                Int {
+                    digits: 20,
+                    fits_i64: false,
+                },
+                "20 digits",
+            ),
             ("123456789012345678901234567890123456789", Text, "39 digits"),
-            ("12.50", Decimal { int_digits: 2, scale: 2 }, "money"),
-            ("-0.5", Decimal { int_digits: 0, scale: 1 }, "negative fraction"),
+            (
+                "12.50",
+                Decimal {
+                    int_digits: 2,
+                    scale: 2,
+                },
+                "money",
+            ),
+            (
+                "-0.5",
+                Decimal {
+                    int_digits: 0,
+                    scale: 1,
+                },
+                "negative fraction",
+            ),
             ("1.", Text, "no fraction digits"),
             (".5", Text, "no integer digits"),
             ("1e5", Float, "exponent"),
@@ -448,17 +537,66 @@ mod tests {
             ("2023-02-29", Text, "not a leap year"),
             ("2024-13-01", Text, "month 13"),
             ("2024-1-01", Text, "one-digit month"),
-            ("2024-01-31T23:59:59", Timestamp { frac_digits: 0, fits_nanos: true }, "T"),
-            ("2024-01-31 23:59", Timestamp { frac_digits: 0, fits_nanos: true }, "space, no seconds"),
-            ("2024-01-31 23:59:59.123", Timestamp { frac_digits: 3, fits_nanos: true }, "millis"),
-            ("2024-01-31T23:59:59.123456789Z", TimestampTz { frac_digits: 9, fits_nanos: true }, "nanos Z"),
-            ("2024-01-31T23:59:59+02:00", TimestampTz { frac_digits: 0, fits_nanos: true }, "offset"),
-            ("2024-01-31T23:59:59-0530", TimestampTz { frac_digits: 0, fits_nanos: true }, "offset without colon"),
+            (
+                "2024-01-31T23:59:59",
+                Timestamp {
+                    frac_digits: 0,
+                    fits_nanos: true,
+                },
+                "T",
+            ),
+            (
+                "2024-01-31 23:59",
+                Timestamp {
+                    frac_digits: 0,
+                    fits_nanos: true,
+                },
+                "space, no seconds",
+            ),
+            (
+                "2024-01-31 23:59:59.123",
+                Timestamp {
+                    frac_digits: 3,
+                    fits_nanos: true,
+                },
+                "millis",
+            ),
+            (
+                "2024-01-31T23:59:59.123456789Z",
+                TimestampTz {
+                    frac_digits: 9,
+                    fits_nanos: true,
+                },
+                "nanos Z",
+            ),
+            (
+                "2024-01-31T23:59:59+02:00",
+                TimestampTz {
+                    frac_digits: 0,
+                    fits_nanos: true,
+                },
+                "offset",
+            ),
+            (
+                "2024-01-31T23:59:59-0530",
+                TimestampTz {
+                    frac_digits: 0,
+                    fits_nanos: true,
+                },
+                "offset without colon",
+            ),
             ("2024-01-31T24:00:00", Text, "hour 24"),
             ("2024-01-31T23:59:60", Text, "leap second"),
             ("2024-01-31T23:59:59+2", Text, "short offset"),
             ("2024-01-31T23:59:59 UTC", Text, "zone name"),
-            ("3000-01-01T00:00:00", Timestamp { frac_digits: 0, fits_nanos: false }, "beyond 2262"),
+            (
+                "3000-01-01T00:00:00",
+                Timestamp {
+                    frac_digits: 0,
+                    fits_nanos: false,
+                },
+                "beyond 2262",
+            ),
             ("", Text, "empty string"),
             ("hello", Text, "word"),
         ];
@@ -472,7 +610,13 @@ mod tests {
         assert_eq!(Cell::JsonString("123".into()).class(), Class::Text);
         assert_eq!(Cell::JsonString("true".into()).class(), Class::Text);
         assert_eq!(Cell::JsonString("2024-01-02".into()).class(), Class::Date);
-        assert_eq!(Cell::JsonNumber("12.50").class(), Class::Decimal { int_digits: 2, scale: 2 });
+        assert_eq!(
+            Cell::JsonNumber("12.50").class(),
+            Class::Decimal {
+                int_digits: 2,
+                scale: 2
+            }
+        );
         assert_eq!(Cell::JsonNested("[1,2]").class(), Class::Text);
     }
 
@@ -490,9 +634,19 @@ mod tests {
         assert_eq!(parse_decimal("12.5", 2), Some(1250));
         assert_eq!(parse_decimal("-0.05", 2), Some(-5));
         assert_eq!(parse_decimal("7", 3), Some(7000));
-        assert_eq!(parse_decimal("1.234", 2), None, "more digits than the scale");
-        assert_eq!(parse_decimal("12345678901234567890", 0), Some(12_345_678_901_234_567_890));
-        assert_eq!(parse_decimal("99999999999999999999999999999999999999", 0), Some(10i128.pow(38) - 1));
+        assert_eq!(
+            parse_decimal("1.234", 2),
+            None,
+            "more digits than the scale"
+        );
+        assert_eq!(
+            parse_decimal("12345678901234567890", 0),
+            Some(12_345_678_901_234_567_890)
+        );
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999999999", 0),
+            Some(10i128.pow(38) - 1)
+        );
         assert_eq!(parse_decimal("1e5", 0), None);
     }
 
@@ -503,7 +657,10 @@ mod tests {
         assert_eq!(t("1970-01-01T02:00:00+02:00").to_micros(), 0);
         assert_eq!(t("1969-12-31T19:00:00-05:00").to_micros(), 0);
         assert_eq!(t("2000-01-01 00:00:00.5").to_micros(), 946_684_800_500_000);
-        assert_eq!(t("2000-01-01T00:00:00.000000001Z").to_nanos(), Some(946_684_800_000_000_001));
+        assert_eq!(
+            t("2000-01-01T00:00:00.000000001Z").to_nanos(),
+            Some(946_684_800_000_000_001)
+        );
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("1969-12-31"), Some(-1));
         assert_eq!(parse_date("0001-01-01"), Some(-719_162));

@@ -1,6 +1,8 @@
 //! The command line: a thin shell that parses flags, calls the library and prints the result.
 
 mod account;
+mod export;
+mod dataset;
 mod output;
 mod sas;
 
@@ -46,6 +48,11 @@ enum Command {
     Account(account::AccountCommand),
     /// List the containers of a saved account.
     Containers(account::ContainersArgs),
+    /// Export a dataset into a blob now.
+    Export(export::ExportArgs),
+    /// Import, inspect, share and remove input datasets (the local catalog).
+    #[command(subcommand)]
+    Dataset(dataset::DatasetCommand),
 }
 
 /// What every command gets: the parsed global flags and lazily opened state.
@@ -92,6 +99,8 @@ async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Sas(cmd) => sas::run(cmd, ctx),
         Command::Account(cmd) => account::run(cmd, ctx).await,
         Command::Containers(args) => account::containers(args, ctx).await,
+        Command::Export(args) => export::run(args, ctx).await,
+        Command::Dataset(cmd) => dataset::run(cmd, ctx),
     }
 }
 

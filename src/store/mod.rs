@@ -6,9 +6,11 @@
 
 mod accounts;
 mod crypto;
+mod datasets;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use crypto::Cipher;
+pub use datasets::DatasetRecord;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +37,30 @@ const MIGRATIONS: &[&str] = &[
         created_at      TEXT NOT NULL,
         updated_at      TEXT NOT NULL
     ) STRICT;",
+    // 2: catalog datasets. The data is a Parquet file named after the ID under
+    // `<home>/datasets/`; `schema` is the JSON list of column descriptions, kept here so that
+    // listing and diffing schemas never opens a data file. Co-owners go with their dataset.
+    "CREATE TABLE datasets (
+        id          TEXT PRIMARY KEY NOT NULL,
+        name        TEXT NOT NULL,
+        format      TEXT NOT NULL,
+        source_file TEXT NOT NULL,
+        rows        INTEGER NOT NULL,
+        bytes       INTEGER NOT NULL,
+        schema      TEXT NOT NULL,
+        owner       TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX datasets_by_owner ON datasets (owner);
+    CREATE TABLE dataset_co_owners (
+        dataset_id TEXT NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+        user       TEXT NOT NULL,
+        added_by   TEXT NOT NULL,
+        added_at   TEXT NOT NULL,
+        PRIMARY KEY (dataset_id, user)
+    ) STRICT;
+    CREATE INDEX dataset_co_owners_by_user ON dataset_co_owners (user);",
 ];
 
 /// Errors reading or writing local state.

@@ -6,5 +6,7 @@ mod support;
 
 mod accounts;
 mod containers;
+mod datasets;
 mod harness;
+mod proxy;
 mod secrets;

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod proxy;
 pub mod python;
 
 use std::ffi::OsStr;
