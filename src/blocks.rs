@@ -75,9 +75,11 @@ pub fn block_size(estimated: u64, requested: Option<u64>) -> Result<u64, PlanErr
         Some(r) if !(MIB..=MAX_BLOCK_SIZE).contains(&r) => {
             Err(PlanError::BadRequestedSize { requested: r })
         }
-        Some(r) if r < needed => {
-            Err(PlanError::RequestedTooSmall { requested: r, estimated, needed })
-        }
+        Some(r) if r < needed => Err(PlanError::RequestedTooSmall {
+            requested: r,
+            estimated,
+            needed,
+        }),
         Some(r) => Ok(r),
         None => Ok(needed.max(MIN_BLOCK_SIZE)),
     }
@@ -103,21 +105,71 @@ mod tests {
     fn planner_table() {
         // (estimated output, requested, expected block size or error fragment, why)
         let cases: &[(u64, Option<u64>, Result<u64, &str>, &str)] = &[
-            (0, None, Ok(8 * MIB), "an empty output still has a block size"),
+            (
+                0,
+                None,
+                Ok(8 * MIB),
+                "an empty output still has a block size",
+            ),
             (1, None, Ok(8 * MIB), "one byte"),
             (8 * MIB, None, Ok(8 * MIB), "exactly one block"),
             (GIB, None, Ok(8 * MIB), "1 GiB is 128 blocks"),
-            (50_000 * 8 * MIB, None, Ok(8 * MIB), "the most 8 MiB blocks can hold"),
-            (50_000 * 8 * MIB + 1, None, Ok(9 * MIB), "one byte more needs bigger blocks"),
-            (TIB, None, Ok(21 * MIB), "1 TiB: 20.97 MiB rounded up to whole MiB"),
+            (
+                50_000 * 8 * MIB,
+                None,
+                Ok(8 * MIB),
+                "the most 8 MiB blocks can hold",
+            ),
+            (
+                50_000 * 8 * MIB + 1,
+                None,
+                Ok(9 * MIB),
+                "one byte more needs bigger blocks",
+            ),
+            (
+                TIB,
+                None,
+                Ok(21 * MIB),
+                "1 TiB: 20.97 MiB rounded up to whole MiB",
+            ),
             (100 * TIB, None, Ok(2098 * MIB), "100 TiB"),
-            (MAX_BLOB_SIZE, None, Ok(MAX_BLOCK_SIZE), "the Azure limit exactly"),
-            (MAX_BLOB_SIZE + 1, None, Err("larger than the largest block blob"), "past the limit"),
-            (GIB, Some(16 * MIB), Ok(16 * MIB), "a requested size that fits"),
+            (
+                MAX_BLOB_SIZE,
+                None,
+                Ok(MAX_BLOCK_SIZE),
+                "the Azure limit exactly",
+            ),
+            (
+                MAX_BLOB_SIZE + 1,
+                None,
+                Err("larger than the largest block blob"),
+                "past the limit",
+            ),
+            (
+                GIB,
+                Some(16 * MIB),
+                Ok(16 * MIB),
+                "a requested size that fits",
+            ),
             (GIB, Some(MIB), Ok(MIB), "small blocks for tests"),
-            (GIB, Some(MIB - 1), Err("between 1 MiB and 4000 MiB"), "below Azure's useful minimum"),
-            (GIB, Some(MAX_BLOCK_SIZE + 1), Err("between 1 MiB and 4000 MiB"), "above the limit"),
-            (TIB, Some(8 * MIB), Err("use at least 22020096"), "too many blocks"),
+            (
+                GIB,
+                Some(MIB - 1),
+                Err("between 1 MiB and 4000 MiB"),
+                "below Azure's useful minimum",
+            ),
+            (
+                GIB,
+                Some(MAX_BLOCK_SIZE + 1),
+                Err("between 1 MiB and 4000 MiB"),
+                "above the limit",
+            ),
+            (
+                TIB,
+                Some(8 * MIB),
+                Err("use at least 22020096"),
+                "too many blocks",
+            ),
         ];
         for (estimated, requested, want, why) in cases {
             let got = block_size(*estimated, *requested);
@@ -127,14 +179,20 @@ mod tests {
                 _ => panic!("{why}: want {want:?}, got {got:?}"),
             }
             if let Ok(size) = got {
-                assert!(estimated.div_ceil(size) <= MAX_BLOCKS, "{why}: too many blocks");
+                assert!(
+                    estimated.div_ceil(size) <= MAX_BLOCKS,
+                    "{why}: too many blocks"
+                );
             }
         }
     }
 
     #[test]
     fn block_ids_are_fixed_width_and_distinct() {
-        let ids: Vec<String> = [0, 1, 9, 10, 49_999].iter().map(|&i| block_id(u64::MAX, i)).collect();
+        let ids: Vec<String> = [0, 1, 9, 10, 49_999]
+            .iter()
+            .map(|&i| block_id(u64::MAX, i))
+            .collect();
         assert!(ids.iter().all(|id| id.len() == 32), "{ids:?}");
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len());

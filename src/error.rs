@@ -3,7 +3,7 @@
 //! Each module has its own error enum with typed context; this type only gathers them so the CLI
 //! and the server can turn any failure into one sentence and one exit code.
 
-use crate::{azure, compress, encode, catalog, sas, source, store};
+use crate::{azure, catalog, compress, encode, sas, source, store};
 
 /// Process exit codes, shared by every command (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,9 @@ pub const MAX_BLOB_NAME_LEN: usize = 1024;
 pub const MAX_BLOB_SEGMENTS: usize = 254;
 
 /// How the blob is named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FilenameMode {
     /// `<dataset-guid>.<ext>`.
@@ -116,13 +118,24 @@ fn with_extension(name: String, extension: &str) -> String {
     {
         return format!("{name}.{compression_ext}");
     }
-    let has_extension = last.char_indices().any(|(i, c)| c == '.' && i > 0 && i + 1 < last.len());
-    if has_extension { name } else { format!("{name}.{extension}") }
+    let has_extension = last
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < last.len());
+    if has_extension {
+        name
+    } else {
+        format!("{name}.{extension}")
+    }
 }
 
 /// Checks a blob name against Azure's rules and the ones that keep virtual folders sane.
 pub fn validate_blob_name(name: &str) -> Result<(), NameError> {
-    let fail = |rule| Err(NameError::Invalid { name: name.to_owned(), rule });
+    let fail = |rule| {
+        Err(NameError::Invalid {
+            name: name.to_owned(),
+            rule,
+        })
+    };
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_BLOB_NAME_LEN {
         return fail("it must be 1 to 1024 characters long");
@@ -161,7 +174,9 @@ mod tests {
             dataset_id: "845305d8-da3d-4107-a9d6-13ef3f86d4a4",
             writeback: Some("nightly"),
             run_id: "0192f0c0-0000-7000-8000-000000000001",
-            now: DateTime::parse_from_rfc3339("2026-11-28T09:05:03Z").unwrap().with_timezone(&Utc),
+            now: DateTime::parse_from_rfc3339("2026-11-28T09:05:03Z")
+                .unwrap()
+                .with_timezone(&Utc),
         }
     }
 
@@ -170,8 +185,18 @@ mod tests {
         use FilenameMode::*;
         let longest = format!("{}.csv", "x".repeat(1020));
         let cases: &[(FilenameMode, Option<&str>, &str, Result<&str, &str>)] = &[
-            (DatasetId, None, "csv", Ok("845305d8-da3d-4107-a9d6-13ef3f86d4a4.csv")),
-            (DatasetId, Some("ignored"), "csv.gz", Ok("845305d8-da3d-4107-a9d6-13ef3f86d4a4.csv.gz")),
+            (
+                DatasetId,
+                None,
+                "csv",
+                Ok("845305d8-da3d-4107-a9d6-13ef3f86d4a4.csv"),
+            ),
+            (
+                DatasetId,
+                Some("ignored"),
+                "csv.gz",
+                Ok("845305d8-da3d-4107-a9d6-13ef3f86d4a4.csv.gz"),
+            ),
             (Custom, Some("sales"), "csv", Ok("sales.csv")),
             (Custom, Some("sales"), "jsonl.zst", Ok("sales.jsonl.zst")),
             (Custom, Some("sales.csv"), "csv", Ok("sales.csv")),
@@ -179,13 +204,37 @@ mod tests {
             (Custom, Some("sales.csv.gz"), "csv.gz", Ok("sales.csv.gz")),
             (Custom, Some("sales.txt"), "csv", Ok("sales.txt")),
             (Custom, Some("v1.2/sales"), "csv", Ok("v1.2/sales.csv")),
-            (Custom, Some("exports/{date}/{dataset_id}"), "parquet",
-             Ok("exports/2026-11-28/845305d8-da3d-4107-a9d6-13ef3f86d4a4.parquet")),
-            (Custom, Some("{writeback}-{timestamp}"), "csv", Ok("nightly-20261128T090503Z.csv")),
-            (Custom, Some("run-{run_id}"), "csv", Ok("run-0192f0c0-0000-7000-8000-000000000001.csv")),
-            (Custom, Some("with space #1 + 100% é"), "csv", Ok("with space #1 + 100% é.csv")),
+            (
+                Custom,
+                Some("exports/{date}/{dataset_id}"),
+                "parquet",
+                Ok("exports/2026-11-28/845305d8-da3d-4107-a9d6-13ef3f86d4a4.parquet"),
+            ),
+            (
+                Custom,
+                Some("{writeback}-{timestamp}"),
+                "csv",
+                Ok("nightly-20261128T090503Z.csv"),
+            ),
+            (
+                Custom,
+                Some("run-{run_id}"),
+                "csv",
+                Ok("run-0192f0c0-0000-7000-8000-000000000001.csv"),
+            ),
+            (
+                Custom,
+                Some("with space #1 + 100% é"),
+                "csv",
+                Ok("with space #1 + 100% é.csv"),
+            ),
             (Custom, None, "csv", Err("needs --filename")),
-            (Custom, Some("{nope}"), "csv", Err("unknown placeholder {nope}")),
+            (
+                Custom,
+                Some("{nope}"),
+                "csv",
+                Err("unknown placeholder {nope}"),
+            ),
             (Custom, Some("{date"), "csv", Err("without a closing")),
             (Custom, Some("a//b"), "csv", Err("'//'")),
             (Custom, Some("/abs"), "csv", Err("'//'")),

@@ -69,7 +69,12 @@ impl BlobService {
     /// Whether a container exists.
     pub async fn container_exists(&self, container: &str) -> Result<bool, AzureError> {
         let (url, shown) = self.url(&format!("/{container}"), &[("restype", "container".into())]);
-        match self.execute("Get Container Properties", &shown, || self.http.head(url.clone())).await {
+        match self
+            .execute("Get Container Properties", &shown, || {
+                self.http.head(url.clone())
+            })
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if e.status() == Some(404) => Ok(false),
             Err(e) => Err(e),
@@ -94,7 +99,12 @@ impl BlobService {
         blob: &str,
     ) -> Result<Option<BlobProperties>, AzureError> {
         let (url, shown) = self.url(&blob_path(container, blob), &[]);
-        let reply = match self.execute("Get Blob Properties", &shown, || self.http.head(url.clone())).await {
+        let reply = match self
+            .execute("Get Blob Properties", &shown, || {
+                self.http.head(url.clone())
+            })
+            .await
+        {
             Ok(r) => r,
             Err(e) if e.status() == Some(404) => return Ok(None),
             Err(e) => return Err(e),
@@ -113,7 +123,8 @@ impl BlobService {
             })
             .collect();
         Ok(Some(BlobProperties {
-            blob_type: header(h, "x-ms-blob-type").ok_or_else(|| invalid("no x-ms-blob-type".into()))?,
+            blob_type: header(h, "x-ms-blob-type")
+                .ok_or_else(|| invalid("no x-ms-blob-type".into()))?,
             size: header(h, "content-length")
                 .and_then(|v| v.parse().ok())
                 .ok_or_else(|| invalid("no Content-Length".into()))?,
@@ -158,7 +169,10 @@ impl BlobService {
         body: Bytes,
         md5: [u8; 16],
     ) -> Result<(), AzureError> {
-        let params = [("comp", "block".to_owned()), ("blockid", block_id.to_owned())];
+        let params = [
+            ("comp", "block".to_owned()),
+            ("blockid", block_id.to_owned()),
+        ];
         let (url, shown) = self.url(&blob_path(container, blob), &params);
         let md5 = BASE64.encode(md5);
         let timeout = self.body_timeout(body.len());
@@ -222,9 +236,14 @@ impl BlobService {
         container: &str,
         blob: &str,
     ) -> Result<(Vec<CommittedBlock>, String), AzureError> {
-        let params = [("comp", "blocklist".to_owned()), ("blocklisttype", "committed".to_owned())];
+        let params = [
+            ("comp", "blocklist".to_owned()),
+            ("blocklisttype", "committed".to_owned()),
+        ];
         let (url, shown) = self.url(&blob_path(container, blob), &params);
-        let reply = self.execute("Get Block List", &shown, || self.http.get(url.clone())).await?;
+        let reply = self
+            .execute("Get Block List", &shown, || self.http.get(url.clone()))
+            .await?;
         let blocks = parse_block_list(&reply.body).map_err(|detail| AzureError {
             operation: "Get Block List",
             target: shown.clone(),
@@ -234,7 +253,12 @@ impl BlobService {
     }
 
     /// The first `len` bytes of a blob (for reading an existing CSV header).
-    pub async fn read_prefix(&self, container: &str, blob: &str, len: u64) -> Result<Vec<u8>, AzureError> {
+    pub async fn read_prefix(
+        &self,
+        container: &str,
+        blob: &str,
+        len: u64,
+    ) -> Result<Vec<u8>, AzureError> {
         self.read_range(container, blob, 0, len).await
     }
 
@@ -249,7 +273,12 @@ impl BlobService {
         let (url, shown) = self.url(&blob_path(container, blob), &[]);
         let range = format!("bytes={}-{}", offset, offset + len.max(1) - 1);
         let timeout = self.body_timeout(len as usize);
-        let get = || self.http.get(url.clone()).timeout(timeout).header("x-ms-range", &range);
+        let get = || {
+            self.http
+                .get(url.clone())
+                .timeout(timeout)
+                .header("x-ms-range", &range)
+        };
         Ok(self.execute("Get Blob", &shown, get).await?.body)
     }
 
@@ -259,7 +288,8 @@ impl BlobService {
     }
 
     fn body_timeout(&self, len: usize) -> Duration {
-        self.options_timeout().max(Duration::from_secs(len as u64 / SLOWEST_RATE))
+        self.options_timeout()
+            .max(Duration::from_secs(len as u64 / SLOWEST_RATE))
     }
 }
 
@@ -272,7 +302,14 @@ fn describe(mut req: reqwest::RequestBuilder, h: &BlobHeaders) -> reqwest::Reque
         req = req.header(format!("x-ms-meta-{k}"), v);
     }
     if let Some(tag) = &h.if_match {
-        req = req.header(if tag == "*" { "if-none-match" } else { "if-match" }, tag);
+        req = req.header(
+            if tag == "*" {
+                "if-none-match"
+            } else {
+                "if-match"
+            },
+            tag,
+        );
     }
     req
 }
@@ -305,15 +342,24 @@ fn parse_block_list(body: &[u8]) -> Result<Vec<CommittedBlock>, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))?;
     let doc = roxmltree::Document::parse(text.trim_start_matches('\u{feff}'))
         .map_err(|e| format!("not XML: {e}"))?;
-    let Some(list) = doc.descendants().find(|n| n.has_tag_name("CommittedBlocks")) else {
+    let Some(list) = doc
+        .descendants()
+        .find(|n| n.has_tag_name("CommittedBlocks"))
+    else {
         return Ok(Vec::new());
     };
     list.children()
         .filter(|n| n.has_tag_name("Block"))
         .map(|b| {
-            let field = |name| b.children().find(|n| n.has_tag_name(name)).and_then(|n| n.text());
+            let field = |name| {
+                b.children()
+                    .find(|n| n.has_tag_name(name))
+                    .and_then(|n| n.text())
+            };
             let id = field("Name").ok_or("a block without a Name")?.to_owned();
-            let size = field("Size").and_then(|s| s.parse().ok()).ok_or("a block without a Size")?;
+            let size = field("Size")
+                .and_then(|s| s.parse().ok())
+                .ok_or("a block without a Size")?;
             Ok(CommittedBlock { id, size })
         })
         .collect()
@@ -352,10 +398,19 @@ mod tests {
             <Block><Name>QUFB</Name><Size>10</Size></Block><Block><Name>QkJC</Name><Size>4</Size></Block>
             </CommittedBlocks><UncommittedBlocks/></BlockList>"#;
         let blocks = parse_block_list(xml.as_bytes()).unwrap();
-        assert_eq!(blocks, vec![
-            CommittedBlock { id: "QUFB".into(), size: 10 },
-            CommittedBlock { id: "QkJC".into(), size: 4 },
-        ]);
+        assert_eq!(
+            blocks,
+            vec![
+                CommittedBlock {
+                    id: "QUFB".into(),
+                    size: 10
+                },
+                CommittedBlock {
+                    id: "QkJC".into(),
+                    size: 4
+                },
+            ]
+        );
         assert!(parse_block_list(b"<BlockList/>").unwrap().is_empty());
     }
 }

@@ -111,7 +111,11 @@ pub(crate) fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Resul
 }
 
 /// Hands the buffered rows, if any, to the writer.
-fn flush(builder: &mut BatchBuilder, writer: &mut DataWriter, path: &Path) -> Result<(), CatalogError> {
+fn flush(
+    builder: &mut BatchBuilder,
+    writer: &mut DataWriter,
+    path: &Path,
+) -> Result<(), CatalogError> {
     if builder.len() == 0 {
         return Ok(());
     }
@@ -131,10 +135,10 @@ fn changed(line: u64, column: &str, value: &str) -> InputError {
 
 // ---- CSV ----
 
-fn csv_reader(
-    path: &Path,
-    delimiter: u8,
-) -> Result<(CsvReader<Box<dyn Read>>, Vec<String>), InputError> {
+/// A CSV reader positioned after the header, and the column names.
+type CsvStart = (CsvReader<Box<dyn Read>>, Vec<String>);
+
+fn csv_reader(path: &Path, delimiter: u8) -> Result<CsvStart, InputError> {
     let mut rdr = CsvReader::new(open_text(path)?, delimiter);
     let mut rec = Record::default();
     if !rdr.read_record(&mut rec)? {

@@ -4,9 +4,9 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -52,7 +52,9 @@ const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 
 /// Deletes temporary files left by imports that were killed before they could clean up.
 /// Best effort: a file that cannot be inspected or deleted is left alone.
 pub(crate) fn sweep_stale_temp_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -166,13 +168,22 @@ impl DataWriter {
         let thread = std::thread::Builder::new()
             .name("parquet-writer".into())
             .spawn(move || write_all(writer, &path, rx))
-            .map_err(|source| CatalogError::Io { path: PathBuf::from("(writer thread)"), source })?;
-        Ok(DataWriter { tx: Some(tx), thread: Some(thread) })
+            .map_err(|source| CatalogError::Io {
+                path: PathBuf::from("(writer thread)"),
+                source,
+            })?;
+        Ok(DataWriter {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Queues a batch, waiting while the writer is [`BATCHES_IN_FLIGHT`] batches behind.
     pub(crate) fn write(&mut self, batch: RecordBatch) -> Result<(), CatalogError> {
-        let sent = self.tx.as_ref().is_some_and(|tx| tx.send(Message::Batch(batch)).is_ok());
+        let sent = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(Message::Batch(batch)).is_ok());
         if sent {
             return Ok(());
         }
@@ -238,7 +249,10 @@ fn write_all(
         path: path.to_owned(),
         source: e.into_error(),
     })?;
-    let io = |source| CatalogError::Io { path: path.to_owned(), source };
+    let io = |source| CatalogError::Io {
+        path: path.to_owned(),
+        source,
+    };
     file.sync_all().map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();
     Ok((rows, bytes))
@@ -266,7 +280,10 @@ mod tests {
     }
 
     fn files(dir: &Path) -> Vec<PathBuf> {
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect()
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
     }
 
     #[test]
@@ -292,13 +309,16 @@ mod tests {
         assert_eq!(rows, 6);
         let dest = dir.path().join("x.parquet");
         tmp.persist(&dest).unwrap();
-        assert_eq!(files(dir.path()), [dest.clone()]);
+        assert_eq!(files(dir.path()), std::slice::from_ref(&dest));
         assert_eq!(std::fs::metadata(&dest).unwrap().len(), bytes);
         let source = crate::source::ParquetFileSource::open(dest, "test".into(), 2).unwrap();
         use crate::source::Source;
         assert_eq!(source.row_count(), Some(6));
-        let sizes: Vec<usize> =
-            Box::new(source).batches().unwrap().map(|b| b.unwrap().num_rows()).collect();
+        let sizes: Vec<usize> = Box::new(source)
+            .batches()
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .collect();
         assert_eq!(sizes, [2, 2, 2]);
     }
 }

@@ -171,7 +171,9 @@ fn split_number(b: &[u8]) -> Option<NumberParts<'_>> {
         let start = i;
         let mut value: i64 = 0;
         while i < b.len() && b[i].is_ascii_digit() {
-            value = value.saturating_mul(10).saturating_add(i64::from(b[i] - b'0'));
+            value = value
+                .saturating_mul(10)
+                .saturating_add(i64::from(b[i] - b'0'));
             i += 1;
         }
         if i == start {
@@ -421,7 +423,7 @@ pub(crate) fn parse_date(s: &str) -> Option<i32> {
 }
 
 fn is_leap(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

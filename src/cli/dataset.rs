@@ -192,9 +192,15 @@ pub(crate) fn run(cmd: DatasetCommand, ctx: &Context) -> Result<(), Error> {
             if ctx.json {
                 output::json(&s);
             } else if s.changed {
-                println!("'{}' is now a co-owner of dataset {}", s.co_owner, s.dataset.record.id);
+                println!(
+                    "'{}' is now a co-owner of dataset {}",
+                    s.co_owner, s.dataset.record.id
+                );
             } else {
-                println!("'{}' was already a co-owner of dataset {}", s.co_owner, s.dataset.record.id);
+                println!(
+                    "'{}' was already a co-owner of dataset {}",
+                    s.co_owner, s.dataset.record.id
+                );
             }
         }
         DatasetCommand::Unshare { id, co_owner } => {
@@ -202,7 +208,10 @@ pub(crate) fn run(cmd: DatasetCommand, ctx: &Context) -> Result<(), Error> {
             if ctx.json {
                 output::json(&s);
             } else {
-                println!("'{}' is no longer a co-owner of dataset {}", s.co_owner, s.dataset.record.id);
+                println!(
+                    "'{}' is no longer a co-owner of dataset {}",
+                    s.co_owner, s.dataset.record.id
+                );
             }
         }
         DatasetCommand::Remove { id } => {
@@ -243,7 +252,11 @@ pub(crate) fn run(cmd: DatasetCommand, ctx: &Context) -> Result<(), Error> {
 
 fn show(view: &DatasetView) {
     let r = &view.record;
-    let co_owners = if view.co_owners.is_empty() { "(none)".to_owned() } else { view.co_owners.join(", ") };
+    let co_owners = if view.co_owners.is_empty() {
+        "(none)".to_owned()
+    } else {
+        view.co_owners.join(", ")
+    };
     let rows = [
         ("id", r.id.clone()),
         ("name", r.name.clone()),
@@ -252,8 +265,14 @@ fn show(view: &DatasetView) {
         ("imported from", format!("{} ({})", r.source_file, r.format)),
         ("owner", r.owner.clone()),
         ("co-owners", co_owners),
-        ("created at", r.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ("updated at", r.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        (
+            "created at",
+            r.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
+        (
+            "updated at",
+            r.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
     ];
     for (k, v) in rows {
         println!("{k:<15}{v}");
@@ -262,7 +281,13 @@ fn show(view: &DatasetView) {
     let cols: Vec<_> = r
         .columns
         .iter()
-        .map(|c| vec![c.name.clone(), c.type_name.clone(), if c.nullable { "yes" } else { "no" }.into()])
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.type_name.clone(),
+                if c.nullable { "yes" } else { "no" }.into(),
+            ]
+        })
         .collect();
     output::table(&["COLUMN", "TYPE", "NULLABLE"], &cols);
 }
@@ -276,7 +301,11 @@ fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]

@@ -87,7 +87,9 @@ impl OutputArgs {
     ) -> Result<ExportRequest, Error> {
         let delimiter = match self.delimiter.as_str() {
             "\\t" | "tab" => b'\t',
-            d if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\r" | "\n") => d.as_bytes()[0],
+            d if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\r" | "\n") => {
+                d.as_bytes()[0]
+            }
             d => {
                 return Err(Error::Invalid(format!(
                     "--delimiter '{d}' must be one ASCII character other than a quote or a line \
@@ -99,13 +101,22 @@ impl OutputArgs {
             delimiter,
             header: !self.no_header,
             null_text: self.null_text.clone(),
-            line_ending: if self.line_ending == "lf" { LineEnding::Lf } else { LineEnding::CrLf },
+            line_ending: if self.line_ending == "lf" {
+                LineEnding::Lf
+            } else {
+                LineEnding::CrLf
+            },
             bom: self.bom,
             ..CsvOptions::default()
         };
-        let format: Format = self.format.parse().map_err(|e| Error::Invalid(format!("{e}")))?;
-        let compression: Compression =
-            self.compression.parse().map_err(|e| Error::Invalid(format!("{e}")))?;
+        let format: Format = self
+            .format
+            .parse()
+            .map_err(|e| Error::Invalid(format!("{e}")))?;
+        let compression: Compression = self
+            .compression
+            .parse()
+            .map_err(|e| Error::Invalid(format!("{e}")))?;
         Ok(ExportRequest {
             account,
             container,
@@ -126,7 +137,9 @@ impl OutputArgs {
 
 pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
     let store = ctx.store()?;
-    let request = args.output.request(args.account, args.container, args.dataset)?;
+    let request = args
+        .output
+        .request(args.account, args.container, args.dataset)?;
     let plan = engine::prepare(&store, &ctx.home, &current_user(), request, &ctx.client)?;
     if args.dry_run {
         let report = plan.dry_run().await?;
@@ -139,9 +152,16 @@ pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
                 None => "unknown (the token may not read it)",
             };
             println!("would write   {}", report.url);
-            println!("format        {} ({})", report.format.as_str(), report.compression.as_str());
+            println!(
+                "format        {} ({})",
+                report.format.as_str(),
+                report.compression.as_str()
+            );
             println!("update method {:?}", report.update_method);
-            println!("rows          {}", report.rows.map_or("unknown".into(), |r| r.to_string()));
+            println!(
+                "rows          {}",
+                report.rows.map_or("unknown".into(), |r| r.to_string())
+            );
             println!("container     exists: {}", yes_no(report.container_exists));
             println!("blob          exists: {}", yes_no(report.blob_exists));
             println!("permissions   the token's permissions cover this export");
@@ -152,7 +172,10 @@ pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
         return if report.problems.is_empty() {
             Ok(())
         } else {
-            Err(Error::Invalid(format!("the export would fail: {}", report.problems.join("; "))))
+            Err(Error::Invalid(format!(
+                "the export would fail: {}",
+                report.problems.join("; ")
+            )))
         };
     }
     let (progress, bar): (Arc<dyn Progress>, Option<indicatif::ProgressBar>) =
@@ -188,7 +211,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("'{s}' is not a size like 8MiB"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 8MiB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -196,7 +221,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return Err(format!("'{s}' has an unknown unit; use KiB, MiB or GiB")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 fn progress_bar(rows: Option<u64>) -> indicatif::ProgressBar {
@@ -219,9 +245,17 @@ impl Progress for Bar {
         self.0.inc(n);
     }
     fn bytes(&self, n: u64) {
-        let total = self.0.message().split(' ').next().and_then(|b| b.parse::<u64>().ok()).unwrap_or(0) + n;
+        let total = self
+            .0
+            .message()
+            .split(' ')
+            .next()
+            .and_then(|b| b.parse::<u64>().ok())
+            .unwrap_or(0)
+            + n;
         let rate = total as f64 / self.0.elapsed().as_secs_f64().max(0.001) / 1e6;
-        self.0.set_message(format!("{total} bytes uploaded, {rate:.1} MB/s"));
+        self.0
+            .set_message(format!("{total} bytes uploaded, {rate:.1} MB/s"));
     }
 }
 

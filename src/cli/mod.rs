@@ -1,8 +1,8 @@
 //! The command line: a thin shell that parses flags, calls the library and prints the result.
 
 mod account;
-mod export;
 mod dataset;
+mod export;
 mod output;
 mod sas;
 

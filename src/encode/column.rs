@@ -93,12 +93,13 @@ pub(crate) fn prepare(batch: &RecordBatch) -> Result<Vec<ArrayRef>, EncodeError>
         .iter()
         .zip(batch.schema_ref().fields())
         .map(|(array, field)| match array.data_type() {
-            DataType::Dictionary(_, value_type) => arrow_cast::cast(array, value_type)
-                .map_err(|source| EncodeError::Format {
+            DataType::Dictionary(_, value_type) => {
+                arrow_cast::cast(array, value_type).map_err(|source| EncodeError::Format {
                     column: field.name().clone(),
                     data_type: array.data_type().clone(),
                     source,
-                }),
+                })
+            }
             _ => Ok(array.clone()),
         })
         .collect()
@@ -141,9 +142,9 @@ pub(crate) fn columns<'a>(
                 DataType::Decimal128(_, s) => {
                     Values::D128(a.as_primitive::<Decimal128Type>().values(), *s)
                 }
-                DataType::Date32 => Values::Date32(
-                    a.as_primitive::<arrow_array::types::Date32Type>().values(),
-                ),
+                DataType::Date32 => {
+                    Values::Date32(a.as_primitive::<arrow_array::types::Date32Type>().values())
+                }
                 DataType::Timestamp(unit, zone) => {
                     use arrow_array::types::{
                         TimestampMicrosecondType, TimestampMillisecondType,
@@ -157,7 +158,9 @@ pub(crate) fn columns<'a>(
                         TimeUnit::Microsecond => {
                             a.as_primitive::<TimestampMicrosecondType>().values()
                         }
-                        TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().values(),
+                        TimeUnit::Nanosecond => {
+                            a.as_primitive::<TimestampNanosecondType>().values()
+                        }
                     };
                     Values::Timestamp {
                         values,

@@ -23,13 +23,13 @@
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{ArrowError, SchemaRef};
 
+use super::Encoder;
 use super::column::{Column, Values, check_schema, columns, prepare};
 use super::error::EncodeError;
 use super::text::{
     SpecialBytes, VecWriter, write_date, write_decimal, write_finite_float, write_int,
     write_timestamp,
 };
-use super::Encoder;
 
 /// The UTF-8 byte order mark, which spreadsheet programs need to read a CSV file as UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -255,7 +255,12 @@ impl CsvEncoder {
     }
 
     #[inline]
-    fn write_cell(&mut self, col: &Column, row: usize, out: &mut Vec<u8>) -> Result<(), ArrowError> {
+    fn write_cell(
+        &mut self,
+        col: &Column,
+        row: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ArrowError> {
         if col.is_null(row) {
             out.extend_from_slice(&self.null_text);
             return Ok(());
@@ -274,9 +279,7 @@ impl CsvEncoder {
                 self.write_text(a.value(row).as_bytes(), out);
                 return Ok(());
             }
-            Values::Bool(a) => {
-                out.extend_from_slice(if a.value(row) { b"true" } else { b"false" })
-            }
+            Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
             Values::I8(v) => write_int(out, v[row]),
             Values::I16(v) => write_int(out, v[row]),
             Values::I32(v) => write_int(out, v[row]),

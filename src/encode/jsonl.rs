@@ -54,7 +54,6 @@ impl JsonlEncoder {
             scratch: Vec::new(),
         }
     }
-
 }
 
 /// Appends row `row` of `col`; `scratch` holds a fallback value's display text.
@@ -65,45 +64,45 @@ fn write_value(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
 ) -> Result<(), ArrowError> {
-        if col.is_null(row) {
-            out.extend_from_slice(b"null");
-            return Ok(());
+    if col.is_null(row) {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    match &col.values {
+        Values::Utf8(a) => write_json_str(out, a.value(row).as_bytes()),
+        Values::LargeUtf8(a) => write_json_str(out, a.value(row).as_bytes()),
+        Values::Utf8View(a) => write_json_str(out, a.value(row).as_bytes()),
+        Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
+        Values::I8(v) => write_int(out, v[row]),
+        Values::I16(v) => write_int(out, v[row]),
+        Values::I32(v) => write_int(out, v[row]),
+        Values::I64(v) => write_int(out, v[row]),
+        Values::U8(v) => write_int(out, v[row]),
+        Values::U16(v) => write_int(out, v[row]),
+        Values::U32(v) => write_int(out, v[row]),
+        Values::U64(v) => write_int(out, v[row]),
+        Values::F32(v) => write_json_float(out, v[row]),
+        Values::F64(v) => write_json_float(out, v[row]),
+        Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),
+        Values::D64(v, s) => write_decimal(out, i128::from(v[row]), *s),
+        Values::D128(v, s) => write_decimal(out, v[row], *s),
+        Values::Date32(v) => {
+            out.push(b'"');
+            write_date(out, i64::from(v[row]));
+            out.push(b'"');
         }
-        match &col.values {
-            Values::Utf8(a) => write_json_str(out, a.value(row).as_bytes()),
-            Values::LargeUtf8(a) => write_json_str(out, a.value(row).as_bytes()),
-            Values::Utf8View(a) => write_json_str(out, a.value(row).as_bytes()),
-            Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-            Values::I8(v) => write_int(out, v[row]),
-            Values::I16(v) => write_int(out, v[row]),
-            Values::I32(v) => write_int(out, v[row]),
-            Values::I64(v) => write_int(out, v[row]),
-            Values::U8(v) => write_int(out, v[row]),
-            Values::U16(v) => write_int(out, v[row]),
-            Values::U32(v) => write_int(out, v[row]),
-            Values::U64(v) => write_int(out, v[row]),
-            Values::F32(v) => write_json_float(out, v[row]),
-            Values::F64(v) => write_json_float(out, v[row]),
-            Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),
-            Values::D64(v, s) => write_decimal(out, i128::from(v[row]), *s),
-            Values::D128(v, s) => write_decimal(out, v[row], *s),
-            Values::Date32(v) => {
-                out.push(b'"');
-                write_date(out, i64::from(v[row]));
-                out.push(b'"');
-            }
-            Values::Timestamp { values, unit, utc } => {
-                out.push(b'"');
-                write_timestamp(out, values[row], *unit, *utc);
-                out.push(b'"');
-            }
-            Values::Other(f) => {
-                scratch.clear();
-                f.value(row).write(&mut VecWriter(scratch))?;
-                write_json_str(out, scratch);
-            }
+        Values::Timestamp { values, unit, utc } => {
+            out.push(b'"');
+            write_timestamp(out, values[row], *unit, *utc);
+            out.push(b'"');
         }
-        Ok(())
+        Values::Other(f) => {
+            scratch.clear();
+            f.value(row).write(&mut VecWriter(scratch))?;
+            write_json_str(out, scratch);
+        }
+    }
+    Ok(())
 }
 
 #[inline]

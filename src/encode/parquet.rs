@@ -46,7 +46,9 @@ impl ParquetEncoder {
 
     /// Moves every byte the writer has produced into `out`.
     fn drain(&mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.writer.sync().map_err(parquet::errors::ParquetError::from)?;
+        self.writer
+            .sync()
+            .map_err(parquet::errors::ParquetError::from)?;
         let produced = self.writer.inner_mut();
         if out.is_empty() {
             // A whole row group can be tens of MiB: hand over the buffer instead of copying it.

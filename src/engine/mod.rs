@@ -88,7 +88,9 @@ pub struct ExportPlan {
 
 impl std::fmt::Debug for ExportPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExportPlan").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("ExportPlan")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,8 +200,13 @@ pub fn prepare(
         now: started_at,
     };
     let extension = extension(request.format, request.compression);
-    let blob = naming::blob_name(request.filename_mode, request.filename.as_deref(), &extension, &ctx)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let blob = naming::blob_name(
+        request.filename_mode,
+        request.filename.as_deref(),
+        &extension,
+        &ctx,
+    )
+    .map_err(|e| Error::Invalid(e.to_string()))?;
     let source = source::open_dataset(store, home, &dataset_id, user)?;
     let conn = accounts::connect(store, &request.account, &operations(&request), options)?;
     let url = conn.service.blob_url(&request.container, &blob);
@@ -274,7 +281,11 @@ impl ExportPlan {
         }
         let existing = match container_exists {
             Some(false) => Ok(None),
-            _ => self.service.blob_properties(&req.container, &self.blob).await,
+            _ => {
+                self.service
+                    .blob_properties(&req.container, &self.blob)
+                    .await
+            }
         };
         let blob_exists = match existing {
             Ok(Some(props)) => {
@@ -304,9 +315,22 @@ impl ExportPlan {
     /// Streams the dataset into the blob and commits it.
     pub async fn execute(self, progress: Arc<dyn Progress>) -> Result<ExportReport> {
         let started = Instant::now();
-        let ExportPlan { request: req, dataset_id, run_id, blob, url, service, source, .. } = self;
+        let ExportPlan {
+            request: req,
+            dataset_id,
+            run_id,
+            blob,
+            url,
+            service,
+            source,
+            ..
+        } = self;
         let mut created_container = false;
-        if req.create_container && !service.container_exists(&req.container).await.unwrap_or(false)
+        if req.create_container
+            && !service
+                .container_exists(&req.container)
+                .await
+                .unwrap_or(false)
         {
             service.create_container(&req.container).await?;
             created_container = true;
@@ -327,10 +351,17 @@ impl ExportPlan {
             ("dataset_id".to_owned(), dataset_id.to_string()),
             ("run_id".to_owned(), run_id.clone()),
             ("format".to_owned(), req.format.extension().to_owned()),
-            ("columns_sha256".to_owned(), pipeline::columns_fingerprint(&source.schema())),
+            (
+                "columns_sha256".to_owned(),
+                pipeline::columns_fingerprint(&source.schema()),
+            ),
         ];
         if let Some(wb) = &req.writeback {
-            metadata.push(("writeback".to_owned(), percent_encoding::utf8_percent_encode(wb, percent_encoding::NON_ALPHANUMERIC).to_string()));
+            metadata.push((
+                "writeback".to_owned(),
+                percent_encoding::utf8_percent_encode(wb, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            ));
         }
         let headers = BlobHeaders {
             content_type: req.format.content_type().to_owned(),
@@ -370,7 +401,8 @@ impl ExportPlan {
             block_size: outcome.block_size,
             created_container,
             elapsed_seconds: elapsed.as_secs_f64(),
-            bytes_per_second: outcome.bytes as f64 / elapsed.max(Duration::from_millis(1)).as_secs_f64(),
+            bytes_per_second: outcome.bytes as f64
+                / elapsed.max(Duration::from_millis(1)).as_secs_f64(),
         })
     }
 }

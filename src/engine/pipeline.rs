@@ -85,8 +85,14 @@ impl Target<'_> {
 
     /// Refuses a name held by an append or page blob (a block blob cannot replace it).
     pub async fn check_replaceable(&self) -> Result<()> {
-        match self.service.blob_properties(self.container, self.blob).await {
-            Ok(Some(p)) if p.blob_type != "BlockBlob" => Err(different_type(self.blob, &p.blob_type)),
+        match self
+            .service
+            .blob_properties(self.container, self.blob)
+            .await
+        {
+            Ok(Some(p)) if p.blob_type != "BlockBlob" => {
+                Err(different_type(self.blob, &p.blob_type))
+            }
             Ok(_) => Ok(()),
             // A write-only token may not read properties; the write itself will tell.
             Err(e) if e.is_auth_failure() => Ok(()),
@@ -101,7 +107,11 @@ impl Target<'_> {
         req: &ExportRequest,
         schema: &SchemaRef,
     ) -> Result<Option<Existing>> {
-        let props = match self.service.blob_properties(self.container, self.blob).await {
+        let props = match self
+            .service
+            .blob_properties(self.container, self.blob)
+            .await
+        {
             Ok(Some(p)) => p,
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.missing_container(e)),
@@ -133,11 +143,20 @@ impl Target<'_> {
             }
             None => {}
         }
-        let (blocks, etag) = self.service.committed_blocks(self.container, self.blob).await?;
-        let ours_only = blocks.iter().all(|b| b.id.len() == blocks::block_id(0, 0).len());
+        let (blocks, etag) = self
+            .service
+            .committed_blocks(self.container, self.blob)
+            .await?;
+        let ours_only = blocks
+            .iter()
+            .all(|b| b.id.len() == blocks::block_id(0, 0).len());
         let restage_all = blocks.is_empty() && props.size > 0 || !ours_only;
         Ok(Some(Existing {
-            committed: if restage_all { Vec::new() } else { blocks.into_iter().map(|b| b.id).collect() },
+            committed: if restage_all {
+                Vec::new()
+            } else {
+                blocks.into_iter().map(|b| b.id).collect()
+            },
             etag,
             rows: props.metadata.get("rows").and_then(|r| r.parse().ok()),
             restage: if restage_all { props.size } else { 0 },
@@ -146,7 +165,10 @@ impl Target<'_> {
 
     /// For a CSV blob another tool wrote: its header line must name the dataset's columns.
     async fn compare_csv_header(&self, csv: &CsvOptions, schema: &SchemaRef) -> Result<()> {
-        let head = self.service.read_prefix(self.container, self.blob, HEADER_PROBE_LEN).await?;
+        let head = self
+            .service
+            .read_prefix(self.container, self.blob, HEADER_PROBE_LEN)
+            .await?;
         let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
         let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
         let line = String::from_utf8_lossy(line);
@@ -211,13 +233,32 @@ struct Chunk {
 }
 
 pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
-    let Job { target, source, format, csv, compression, block_size, concurrency, existing, mut headers, progress } = job;
+    let Job {
+        target,
+        source,
+        format,
+        csv,
+        compression,
+        block_size,
+        concurrency,
+        existing,
+        mut headers,
+        progress,
+    } = job;
     let appending = existing.is_some();
     let write_header = csv.header && !appending;
     let (tx, mut rx) = mpsc::channel::<Chunk>(1);
     let producer_progress = progress.clone();
     let producer = tokio::task::spawn_blocking(move || {
-        produce(source, format, &csv, write_header, block_size, &tx, &*producer_progress)
+        produce(
+            source,
+            format,
+            &csv,
+            write_header,
+            block_size,
+            &tx,
+            &*producer_progress,
+        )
     });
 
     let mut uploader = Uploader {
@@ -232,7 +273,12 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
     };
     let result = async {
         if let Some(existing) = &existing {
-            uploader.restage(existing.restage, block_size.unwrap_or(blocks::MIN_BLOCK_SIZE)).await?;
+            uploader
+                .restage(
+                    existing.restage,
+                    block_size.unwrap_or(blocks::MIN_BLOCK_SIZE),
+                )
+                .await?;
         }
         let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
         let mut prepared = chunks
@@ -256,12 +302,14 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
             bytes += data.len() as u64;
             let mut h = whole.take().expect("hasher is put back after each block");
             let d = data.clone();
-            whole = Some(tokio::task::spawn_blocking(move || {
-                md5::Digest::update(&mut h, &d);
-                h
-            })
-            .await
-            .expect("hashing does not panic"));
+            whole = Some(
+                tokio::task::spawn_blocking(move || {
+                    md5::Digest::update(&mut h, &d);
+                    h
+                })
+                .await
+                .expect("hashing does not panic"),
+            );
             // Hold the first block back: if it turns out to be the only one, a single Put Blob
             // does the job in one request.
             if uploader.ids.is_empty() && held.is_none() && !appending {
@@ -286,7 +334,10 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
         }
         let committed = match (&existing, held) {
             (None, Some((data, _))) => {
-                let c = target.service.put_blob(target.container, target.blob, data.clone(), &headers).await;
+                let c = target
+                    .service
+                    .put_blob(target.container, target.blob, data.clone(), &headers)
+                    .await;
                 progress.bytes(data.len() as u64);
                 c
             }
@@ -294,12 +345,21 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
                 headers.if_match = Some(e.etag.clone());
                 target
                     .service
-                    .put_block_list(target.container, target.blob, &e.committed, &uploader.ids, &headers)
+                    .put_block_list(
+                        target.container,
+                        target.blob,
+                        &e.committed,
+                        &uploader.ids,
+                        &headers,
+                    )
                     .await
             }
             (None, None) => {
                 headers.content_md5 = Some(md5);
-                target.service.put_block_list(target.container, target.blob, &[], &uploader.ids, &headers).await
+                target
+                    .service
+                    .put_block_list(target.container, target.blob, &[], &uploader.ids, &headers)
+                    .await
             }
         }
         .map_err(|e| commit_error(e, target))?;
@@ -324,7 +384,10 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
 
 fn commit_error(e: AzureError, target: Target<'_>) -> AzureError {
     if e.status() == Some(412) {
-        tracing::warn!(blob = target.blob, "the blob changed while appending; nothing was committed");
+        tracing::warn!(
+            blob = target.blob,
+            "the blob changed while appending; nothing was committed"
+        );
     }
     e
 }
@@ -379,7 +442,13 @@ fn produce(
                 next.extend_from_slice(&buf[size as usize..]);
                 buf.truncate(size as usize);
                 let data = std::mem::replace(&mut buf, next);
-                if tx.blocking_send(Chunk { data, block_size: size }).is_err() {
+                if tx
+                    .blocking_send(Chunk {
+                        data,
+                        block_size: size,
+                    })
+                    .is_err()
+                {
                     return Ok(rows); // the uploader failed and says why
                 }
                 sent_any = true;
@@ -392,7 +461,10 @@ fn produce(
         };
         // An empty dataset still writes a blob (a header-only CSV, an empty JSON Lines file).
         if !buf.is_empty() || !sent_any {
-            let _ = tx.blocking_send(Chunk { data: buf, block_size: size });
+            let _ = tx.blocking_send(Chunk {
+                data: buf,
+                block_size: size,
+            });
         }
         Ok(rows)
     };
@@ -435,7 +507,11 @@ impl Uploader {
         }
         let id = blocks::block_id(self.nonce, self.ids.len() as u32);
         self.ids.push(id.clone());
-        let (service, container, blob) = (self.service.clone(), self.container.clone(), self.blob.clone());
+        let (service, container, blob) = (
+            self.service.clone(),
+            self.container.clone(),
+            self.blob.clone(),
+        );
         let progress = self.progress.clone();
         self.in_flight.spawn(async move {
             let len = data.len() as u64;
@@ -466,7 +542,10 @@ impl Uploader {
         let mut offset = 0;
         while offset < size {
             let len = block_size.min(size - offset);
-            let data = self.service.read_range(&self.container, &self.blob, offset, len).await?;
+            let data = self
+                .service
+                .read_range(&self.container, &self.blob, offset, len)
+                .await?;
             let md5 = md5_of(&data);
             self.stage(Bytes::from(data), md5).await?;
             offset += len;

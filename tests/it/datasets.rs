@@ -16,7 +16,12 @@ struct Inputs {
 
 impl Inputs {
     fn new() -> Inputs {
-        Inputs { dir: tempfile::Builder::new().prefix("writeback-inputs-").tempdir().unwrap() }
+        Inputs {
+            dir: tempfile::Builder::new()
+                .prefix("writeback-inputs-")
+                .tempdir()
+                .unwrap(),
+        }
     }
 
     fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
@@ -44,7 +49,9 @@ fn import(home: &TestHome, path: &Path, extra: &[&str]) -> String {
 
 #[track_caller]
 fn preview(home: &TestHome, id: &str) -> Value {
-    home.cmd(["dataset", "preview", id, "--rows", "100", "--json"]).assert_ok().json()
+    home.cmd(["dataset", "preview", id, "--rows", "100", "--json"])
+        .assert_ok()
+        .json()
 }
 
 /// `column name -> type` of a preview.
@@ -53,13 +60,23 @@ fn types(preview: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["type"].as_str().unwrap().to_owned()))
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["type"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
 /// One column's values, in row order.
 fn column(preview: &Value, name: &str) -> Vec<Value> {
-    preview["rows"].as_array().unwrap().iter().map(|r| r[name].clone()).collect()
+    preview["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[name].clone())
+        .collect()
 }
 
 /// Files under `<home>/datasets` (temporary files included).
@@ -75,14 +92,30 @@ fn dataset_files(home: &TestHome) -> Vec<PathBuf> {
 fn listed(home: &TestHome, user: &str) -> Vec<String> {
     let out = home.cmd_env(["dataset", "list", "--json"], &[("WRITEBACK_USER", user)]);
     out.assert_ok();
-    out.json().as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect()
+    out.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Asserts that a refused command exited with `code`, named the problem, and changed nothing.
 #[track_caller]
-fn assert_refused(home: &TestHome, out: &CliOutput, code: i32, message: &str, files_before: &[PathBuf]) {
+fn assert_refused(
+    home: &TestHome,
+    out: &CliOutput,
+    code: i32,
+    message: &str,
+    files_before: &[PathBuf],
+) {
     out.assert_code(code).assert_stderr_contains(message);
-    assert_eq!(dataset_files(home), files_before, "files under datasets/ changed: {}", out.cmdline);
+    assert_eq!(
+        dataset_files(home),
+        files_before,
+        "files under datasets/ changed: {}",
+        out.cmdline
+    );
 }
 
 const TRICKY_CSV: &str = "\
@@ -113,33 +146,74 @@ fn tricky_csv_values_round_trip_through_preview() {
         ("tstz", "timestamp with time zone"),
         ("note", "string"),
     ];
-    let want_types: Vec<(String, String)> = want_types.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let want_types: Vec<(String, String)> = want_types
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     assert_eq!(types(&p), want_types);
 
     assert_eq!(column(&p, "id"), [json!(1), json!(2), json!(3)]);
     assert_eq!(
         column(&p, "text"),
-        [json!("comma, inside"), json!("line\nbreak"), json!("Zoë 🚀 名前")],
+        [
+            json!("comma, inside"),
+            json!("line\nbreak"),
+            json!("Zoë 🚀 名前")
+        ],
         "delimiters, newlines and unicode inside fields"
     );
-    assert_eq!(column(&p, "zip"), [json!("00123"), json!("01234"), json!("99999")], "leading zeros kept");
+    assert_eq!(
+        column(&p, "zip"),
+        [json!("00123"), json!("01234"), json!("99999")],
+        "leading zeros kept"
+    );
     assert_eq!(
         column(&p, "big"),
-        [json!(1234567890123456789i64), json!(i64::MIN), json!(i64::MAX)],
+        [
+            json!(1234567890123456789i64),
+            json!(i64::MIN),
+            json!(i64::MAX)
+        ],
         "19-digit integers exactly"
     );
-    assert_eq!(column(&p, "huge"), [json!("12345678901234567890"), json!("1"), json!("-5")]);
-    assert_eq!(column(&p, "amount"), [json!("12.50"), json!("-3.10"), json!("0.50")], "decimals exact");
-    assert_eq!(column(&p, "f"), [json!(100000.0), json!(-0.035), json!(0.25)], "exponent floats");
+    assert_eq!(
+        column(&p, "huge"),
+        [json!("12345678901234567890"), json!("1"), json!("-5")]
+    );
+    assert_eq!(
+        column(&p, "amount"),
+        [json!("12.50"), json!("-3.10"), json!("0.50")],
+        "decimals exact"
+    );
+    assert_eq!(
+        column(&p, "f"),
+        [json!(100000.0), json!(-0.035), json!(0.25)],
+        "exponent floats"
+    );
     assert_eq!(column(&p, "flag"), [json!(true), json!(false), json!(true)]);
-    assert_eq!(column(&p, "day"), [json!("2024-02-29"), json!("1999-12-31"), json!("2000-01-01")]);
+    assert_eq!(
+        column(&p, "day"),
+        [
+            json!("2024-02-29"),
+            json!("1999-12-31"),
+            json!("2000-01-01")
+        ]
+    );
     assert_eq!(
         column(&p, "ts"),
-        [json!("2024-01-02T10:00:00"), json!("2024-01-02T10:00:00.500"), json!("1970-01-01T00:00:00.123456")]
+        [
+            json!("2024-01-02T10:00:00"),
+            json!("2024-01-02T10:00:00.500"),
+            json!("1970-01-01T00:00:00.123456")
+        ]
     );
     assert_eq!(
         column(&p, "tstz"),
-        [json!("2024-01-02T08:00:00Z"), json!("2024-01-03T01:00:00Z"), json!("1970-01-01T00:00:00Z")],
+        [
+            json!("2024-01-02T08:00:00Z"),
+            json!("2024-01-03T01:00:00Z"),
+            json!("1970-01-01T00:00:00Z")
+        ],
         "zoned timestamps normalized to UTC"
     );
     assert_eq!(
@@ -151,7 +225,10 @@ fn tricky_csv_values_round_trip_through_preview() {
 
     // The people's view shows the same, escaped onto one line per row.
     let table = home.cmd(["dataset", "preview", &id]);
-    table.assert_ok().assert_stdout_contains("line\\nbreak").assert_stdout_contains("Zoë 🚀 名前");
+    table
+        .assert_ok()
+        .assert_stdout_contains("line\\nbreak")
+        .assert_stdout_contains("Zoë 🚀 名前");
 }
 
 #[test]
@@ -159,7 +236,11 @@ fn empty_string_versus_missing_value_in_every_position() {
     let home = TestHome::new();
     let inputs = Inputs::new();
     // First field, middle field, last field, and a last field at end of file without a newline.
-    let id = import(&home, &inputs.file("e.csv", "a,b,c\n,\"\",\n\"\",,\"\"\n,x,"), &[]);
+    let id = import(
+        &home,
+        &inputs.file("e.csv", "a,b,c\n,\"\",\n\"\",,\"\"\n,x,"),
+        &[],
+    );
     let p = preview(&home, &id);
     assert_eq!(column(&p, "a"), [Value::Null, json!(""), Value::Null]);
     assert_eq!(column(&p, "b"), [json!(""), Value::Null, json!("x")]);
@@ -170,8 +251,15 @@ fn empty_string_versus_missing_value_in_every_position() {
 fn show_and_list_describe_the_dataset() {
     let home = TestHome::new();
     let inputs = Inputs::new();
-    let id = import(&home, &inputs.file("sales.csv", "id,price\n1,9.99\n2,\n"), &["--name", "Q1 sales"]);
-    let show = home.cmd(["dataset", "show", &id, "--json"]).assert_ok().json();
+    let id = import(
+        &home,
+        &inputs.file("sales.csv", "id,price\n1,9.99\n2,\n"),
+        &["--name", "Q1 sales"],
+    );
+    let show = home
+        .cmd(["dataset", "show", &id, "--json"])
+        .assert_ok()
+        .json();
     assert_eq!(show["id"], json!(id));
     assert_eq!(show["name"], json!("Q1 sales"));
     assert_eq!(show["rows"], json!(2));
@@ -183,14 +271,26 @@ fn show_and_list_describe_the_dataset() {
     assert!(show["bytes"].as_u64().unwrap() > 0);
 
     let text = home.cmd(["dataset", "show", &id]);
-    text.assert_ok().assert_stdout_contains("Q1 sales").assert_stdout_contains("decimal(3,2)");
+    text.assert_ok()
+        .assert_stdout_contains("Q1 sales")
+        .assert_stdout_contains("decimal(3,2)");
     let list = home.cmd(["dataset", "list"]);
-    list.assert_ok().assert_stdout_contains(&id).assert_stdout_contains("Q1 sales");
-    assert_eq!(listed(&home, "tester"), [id.clone()]);
-    assert_eq!(dataset_files(&home), [home.path().join("datasets").join(format!("{id}.parquet"))]);
+    list.assert_ok()
+        .assert_stdout_contains(&id)
+        .assert_stdout_contains("Q1 sales");
+    assert_eq!(listed(&home, "tester"), std::slice::from_ref(&id));
+    assert_eq!(
+        dataset_files(&home),
+        [home.path().join("datasets").join(format!("{id}.parquet"))]
+    );
 
     // `--json` import gives the whole record.
-    let out = home.cmd(["dataset", "import", s(&inputs.file("b.csv", "x\n1\n")), "--json"]);
+    let out = home.cmd([
+        "dataset",
+        "import",
+        s(&inputs.file("b.csv", "x\n1\n")),
+        "--json",
+    ]);
     assert_eq!(out.assert_ok().json()["rows"], json!(1));
 }
 
@@ -218,10 +318,23 @@ fn json_lines_union_keys_and_keep_json_types() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(types(&p), want, "columns in order of first appearance");
-    assert_eq!(column(&p, "name"), [json!("a"), json!("café \"q\""), json!("00123")]);
-    assert_eq!(column(&p, "price"), [json!("12.50"), json!("3.00"), Value::Null]);
-    assert_eq!(column(&p, "ok"), [json!(true), Value::Null, json!(false)], "a missing key is null");
-    assert_eq!(column(&p, "extra"), [Value::Null, json!("{\"k\": [1, 2]}"), Value::Null]);
+    assert_eq!(
+        column(&p, "name"),
+        [json!("a"), json!("café \"q\""), json!("00123")]
+    );
+    assert_eq!(
+        column(&p, "price"),
+        [json!("12.50"), json!("3.00"), Value::Null]
+    );
+    assert_eq!(
+        column(&p, "ok"),
+        [json!(true), Value::Null, json!(false)],
+        "a missing key is null"
+    );
+    assert_eq!(
+        column(&p, "extra"),
+        [Value::Null, json!("{\"k\": [1, 2]}"), Value::Null]
+    );
 }
 
 #[test]
@@ -230,7 +343,11 @@ fn parquet_imports_keep_their_schema_and_gzip_csv_is_read() {
     let inputs = Inputs::new();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(TRICKY_CSV.as_bytes()).unwrap();
-    let id = import(&home, &inputs.file("tricky.csv.gz", gz.finish().unwrap()), &[]);
+    let id = import(
+        &home,
+        &inputs.file("tricky.csv.gz", gz.finish().unwrap()),
+        &[],
+    );
     let from_csv = preview(&home, &id);
     assert_eq!(from_csv["total_rows"], json!(3));
 
@@ -241,7 +358,10 @@ fn parquet_imports_keep_their_schema_and_gzip_csv_is_read() {
     let from_parquet = preview(&home, &id2);
     assert_eq!(from_parquet["columns"], from_csv["columns"]);
     assert_eq!(from_parquet["rows"], from_csv["rows"]);
-    let show = home.cmd(["dataset", "show", &id2, "--json"]).assert_ok().json();
+    let show = home
+        .cmd(["dataset", "show", &id2, "--json"])
+        .assert_ok()
+        .json();
     assert_eq!(show["format"], json!("parquet"));
 }
 
@@ -251,9 +371,17 @@ fn format_and_delimiter_options() {
     let inputs = Inputs::new();
     let tsv = import(&home, &inputs.file("a.tsv", "a\tb\n1\tx,y\n"), &[]);
     assert_eq!(column(&preview(&home, &tsv), "b"), [json!("x,y")]);
-    let semi = import(&home, &inputs.file("a.txt", "a;b\n1;\"2;3\"\n"), &["--delimiter", ";"]);
+    let semi = import(
+        &home,
+        &inputs.file("a.txt", "a;b\n1;\"2;3\"\n"),
+        &["--delimiter", ";"],
+    );
     assert_eq!(column(&preview(&home, &semi), "b"), [json!("2;3")]);
-    let forced = import(&home, &inputs.file("export.data", "{\"a\": 1}\n"), &["--format", "jsonl"]);
+    let forced = import(
+        &home,
+        &inputs.file("export.data", "{\"a\": 1}\n"),
+        &["--format", "jsonl"],
+    );
     assert_eq!(column(&preview(&home, &forced), "a"), [json!(1)]);
 
     let before = dataset_files(&home);
@@ -270,7 +398,10 @@ fn only_owners_and_co_owners_may_read() {
     let before = dataset_files(&home);
 
     // A stranger: cannot see, read, replace, share or remove it.
-    assert!(listed(&home, "bob").is_empty(), "list shows only what bob owns or co-owns");
+    assert!(
+        listed(&home, "bob").is_empty(),
+        "list shows only what bob owns or co-owns"
+    );
     for args in [
         vec!["dataset", "preview", &id],
         vec!["dataset", "preview", &id, "--json"],
@@ -278,36 +409,88 @@ fn only_owners_and_co_owners_may_read() {
     ] {
         let out = bob(&args);
         assert_refused(&home, &out, 4, "only its owner and co-owners may", &before);
-        out.assert_stderr_contains("'tester'").assert_stderr_contains(&format!("writeback dataset share {id} --co-owner bob"));
+        out.assert_stderr_contains("'tester'")
+            .assert_stderr_contains(&format!("writeback dataset share {id} --co-owner bob"));
         out.assert_stdout_not_contains("1");
     }
     let replacement = inputs.file("r.csv", "a\n9\n");
-    assert_refused(&home, &bob(&["dataset", "replace", &id, s(&replacement)]), 4, "may not replace", &before);
-    assert_refused(&home, &bob(&["dataset", "share", &id, "--co-owner", "bob"]), 4, "only its owner 'tester' may", &before);
-    assert_refused(&home, &bob(&["dataset", "remove", &id]), 4, "only its owner 'tester' may", &before);
-    assert_eq!(column(&preview(&home, &id), "a"), [json!(1), json!(2)], "data untouched");
+    assert_refused(
+        &home,
+        &bob(&["dataset", "replace", &id, s(&replacement)]),
+        4,
+        "may not replace",
+        &before,
+    );
+    assert_refused(
+        &home,
+        &bob(&["dataset", "share", &id, "--co-owner", "bob"]),
+        4,
+        "only its owner 'tester' may",
+        &before,
+    );
+    assert_refused(
+        &home,
+        &bob(&["dataset", "remove", &id]),
+        4,
+        "only its owner 'tester' may",
+        &before,
+    );
+    assert_eq!(
+        column(&preview(&home, &id), "a"),
+        [json!(1), json!(2)],
+        "data untouched"
+    );
 
     // Shared: bob may read and sees it listed, but still may not share or remove.
-    home.cmd(["dataset", "share", &id, "--co-owner", "bob"]).assert_ok().assert_stdout_contains("bob");
+    home.cmd(["dataset", "share", &id, "--co-owner", "bob"])
+        .assert_ok()
+        .assert_stdout_contains("bob");
     let again = home.cmd(["dataset", "share", &id, "--co-owner", "bob", "--json"]);
-    assert_eq!(again.assert_ok().json()["changed"], json!(false), "sharing twice is harmless");
+    assert_eq!(
+        again.assert_ok().json()["changed"],
+        json!(false),
+        "sharing twice is harmless"
+    );
     let p = bob(&["dataset", "preview", &id, "--json"]);
     assert_eq!(column(&p.assert_ok().json(), "a"), [json!(1), json!(2)]);
-    assert_eq!(listed(&home, "bob"), [id.clone()]);
-    let show = home.cmd(["dataset", "show", &id, "--json"]).assert_ok().json();
+    assert_eq!(listed(&home, "bob"), std::slice::from_ref(&id));
+    let show = home
+        .cmd(["dataset", "show", &id, "--json"])
+        .assert_ok()
+        .json();
     assert_eq!(show["co_owners"], json!(["bob"]));
-    assert_refused(&home, &bob(&["dataset", "share", &id, "--co-owner", "carol"]), 4, "may not change who shares", &before);
-    assert_refused(&home, &bob(&["dataset", "remove", &id]), 4, "may not remove", &before);
+    assert_refused(
+        &home,
+        &bob(&["dataset", "share", &id, "--co-owner", "carol"]),
+        4,
+        "may not change who shares",
+        &before,
+    );
+    assert_refused(
+        &home,
+        &bob(&["dataset", "remove", &id]),
+        4,
+        "may not remove",
+        &before,
+    );
 
     // Unshared: bob is a stranger again.
-    home.cmd(["dataset", "unshare", &id, "--co-owner", "bob"]).assert_ok();
-    assert_refused(&home, &bob(&["dataset", "preview", &id]), 4, "may not read", &before);
+    home.cmd(["dataset", "unshare", &id, "--co-owner", "bob"])
+        .assert_ok();
+    assert_refused(
+        &home,
+        &bob(&["dataset", "preview", &id]),
+        4,
+        "may not read",
+        &before,
+    );
     assert!(listed(&home, "bob").is_empty());
     let out = home.cmd(["dataset", "unshare", &id, "--co-owner", "bob"]);
     assert_refused(&home, &out, 2, "'bob' is not a co-owner", &before);
 
     // A co-owner may give up their own access, and replace the data while they have it.
-    home.cmd(["dataset", "share", &id, "--co-owner", "bob"]).assert_ok();
+    home.cmd(["dataset", "share", &id, "--co-owner", "bob"])
+        .assert_ok();
     bob(&["dataset", "replace", &id, s(&replacement)]).assert_ok();
     assert_eq!(column(&preview(&home, &id), "a"), [json!(9)]);
     bob(&["dataset", "unshare", &id, "--co-owner", "bob"]).assert_ok();
@@ -328,16 +511,29 @@ fn ids_that_are_not_guids_or_unknown() {
         let out = home.cmd(["dataset", cmd, "not-a-guid"]);
         assert_refused(&home, &out, 2, "'not-a-guid' is not a dataset ID", &before);
         let out = home.cmd(["dataset", cmd, "845305d8-da3d-4107-a9d6-13ef3f86d4a4"]);
-        assert_refused(&home, &out, 4, "no dataset has the ID 845305d8-da3d-4107-a9d6-13ef3f86d4a4", &before);
+        assert_refused(
+            &home,
+            &out,
+            4,
+            "no dataset has the ID 845305d8-da3d-4107-a9d6-13ef3f86d4a4",
+            &before,
+        );
     }
     let out = home.cmd(["dataset", "share", "1234", "--co-owner", "bob"]);
     assert_refused(&home, &out, 2, "is not a dataset ID", &before);
-    let out = home.cmd(["dataset", "replace", "845305d8-da3d-4107-a9d6-13ef3f86d4a4", s(&inputs.file("b.csv", "a\n2\n"))]);
+    let out = home.cmd([
+        "dataset",
+        "replace",
+        "845305d8-da3d-4107-a9d6-13ef3f86d4a4",
+        s(&inputs.file("b.csv", "a\n2\n")),
+    ]);
     assert_refused(&home, &out, 4, "no dataset has the ID", &before);
     // Upper case and braces are the same GUID.
     let id = &listed(&home, "tester")[0];
-    home.cmd(["dataset", "show", &id.to_uppercase()]).assert_ok();
-    home.cmd(["dataset", "show", &format!("{{{id}}}")]).assert_ok();
+    home.cmd(["dataset", "show", &id.to_uppercase()])
+        .assert_ok();
+    home.cmd(["dataset", "show", &format!("{{{id}}}")])
+        .assert_ok();
 }
 
 #[test]
@@ -350,22 +546,74 @@ fn bad_files_are_refused_and_leave_nothing_behind() {
 
     let long_ragged = format!("a,b\n{}\"multi\nline\",2\n3\n", "1,2\n".repeat(5));
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("ragged.csv", b"a,b,c\n1,2,3\n4,5\n".to_vec(), "line 3 has 2 field(s) but the header has 3"),
-        ("too_many.csv", b"a,b\n1,2\n3,4,5\n".to_vec(), "line 3 has 3 field(s) but the header has 2"),
-        ("ragged_after_newline.csv", long_ragged.into_bytes(), "line 9 has 1 field(s) but the header has 2"),
-        ("latin1.csv", b"name\nJos\xe9\n".to_vec(), "invalid UTF-8 at byte offset 8"),
+        (
+            "ragged.csv",
+            b"a,b,c\n1,2,3\n4,5\n".to_vec(),
+            "line 3 has 2 field(s) but the header has 3",
+        ),
+        (
+            "too_many.csv",
+            b"a,b\n1,2\n3,4,5\n".to_vec(),
+            "line 3 has 3 field(s) but the header has 2",
+        ),
+        (
+            "ragged_after_newline.csv",
+            long_ragged.into_bytes(),
+            "line 9 has 1 field(s) but the header has 2",
+        ),
+        (
+            "latin1.csv",
+            b"name\nJos\xe9\n".to_vec(),
+            "invalid UTF-8 at byte offset 8",
+        ),
         ("empty.csv", Vec::new(), "the file is empty"),
         ("blank.csv", b"\n\r\n\n".to_vec(), "the file is empty"),
-        ("dup.csv", b"a,b,a,c,b\n1,2,3,4,5\n".to_vec(), "duplicate column name(s): 'a', 'b'"),
-        ("noname.csv", b"a,,c\n1,2,3\n".to_vec(), "column(s) 2 have an empty name"),
-        ("unclosed.csv", b"a,b\n1,\"open\n2,3\n".to_vec(), "the quoted field that starts on line 2 is never closed"),
-        ("after_quote.csv", b"a,b\n\"x\"y,1\n".to_vec(), "line 2: field 1 has text after its closing quote"),
-        ("latin1.jsonl", b"{\"a\": 1}\n{\"a\": \"Jos\xe9\"}\n".to_vec(), "invalid UTF-8 at byte offset 19"),
-        ("bad.jsonl", b"{\"a\": 1}\n{\"a\": \n".to_vec(), "line 2 is not valid JSON"),
-        ("array.jsonl", b"{\"a\": 1}\n[1, 2]\n".to_vec(), "line 2 is not a JSON object"),
-        ("dupkey.jsonl", b"{\"a\": 1, \"a\": 2}\n".to_vec(), "line 1 has the key 'a' more than once"),
+        (
+            "dup.csv",
+            b"a,b,a,c,b\n1,2,3,4,5\n".to_vec(),
+            "duplicate column name(s): 'a', 'b'",
+        ),
+        (
+            "noname.csv",
+            b"a,,c\n1,2,3\n".to_vec(),
+            "column(s) 2 have an empty name",
+        ),
+        (
+            "unclosed.csv",
+            b"a,b\n1,\"open\n2,3\n".to_vec(),
+            "the quoted field that starts on line 2 is never closed",
+        ),
+        (
+            "after_quote.csv",
+            b"a,b\n\"x\"y,1\n".to_vec(),
+            "line 2: field 1 has text after its closing quote",
+        ),
+        (
+            "latin1.jsonl",
+            b"{\"a\": 1}\n{\"a\": \"Jos\xe9\"}\n".to_vec(),
+            "invalid UTF-8 at byte offset 19",
+        ),
+        (
+            "bad.jsonl",
+            b"{\"a\": 1}\n{\"a\": \n".to_vec(),
+            "line 2 is not valid JSON",
+        ),
+        (
+            "array.jsonl",
+            b"{\"a\": 1}\n[1, 2]\n".to_vec(),
+            "line 2 is not a JSON object",
+        ),
+        (
+            "dupkey.jsonl",
+            b"{\"a\": 1, \"a\": 2}\n".to_vec(),
+            "line 1 has the key 'a' more than once",
+        ),
         ("empty.jsonl", b"\n\n".to_vec(), "the file is empty"),
-        ("bad.parquet", b"PAR1 this is not parquet".to_vec(), "not a readable Parquet file"),
+        (
+            "bad.parquet",
+            b"PAR1 this is not parquet".to_vec(),
+            "not a readable Parquet file",
+        ),
         ("empty.parquet", Vec::new(), "the file is empty"),
     ];
     for (name, bytes, message) in cases {
@@ -373,7 +621,11 @@ fn bad_files_are_refused_and_leave_nothing_behind() {
         let out = home.cmd(["dataset", "import", s(&path)]);
         assert_refused(&home, &out, 2, message, &before);
         out.assert_stderr_contains(name);
-        assert_eq!(listed(&home, "tester"), [good.clone()], "no dataset row after {name}");
+        assert_eq!(
+            listed(&home, "tester"),
+            std::slice::from_ref(&good),
+            "no dataset row after {name}"
+        );
     }
 
     let missing = inputs.dir.path().join("missing.csv");
@@ -399,8 +651,13 @@ fn bad_files_are_refused_and_leave_nothing_behind() {
 fn replace_keeps_the_id_and_reports_schema_changes() {
     let home = TestHome::new();
     let inputs = Inputs::new();
-    let id = import(&home, &inputs.file("v1.csv", "id,name,price\n1,a,1.50\n2,b,2.00\n"), &[]);
-    home.cmd(["dataset", "share", &id, "--co-owner", "bob"]).assert_ok();
+    let id = import(
+        &home,
+        &inputs.file("v1.csv", "id,name,price\n1,a,1.50\n2,b,2.00\n"),
+        &[],
+    );
+    home.cmd(["dataset", "share", &id, "--co-owner", "bob"])
+        .assert_ok();
 
     let v2 = inputs.file("v2.csv", "id,price,when\nx1,1.5,2024-01-01\n");
     let out = home.cmd(["dataset", "replace", &id, s(&v2)]);
@@ -412,18 +669,42 @@ fn replace_keeps_the_id_and_reports_schema_changes() {
         .assert_stdout_contains("1 rows (was 2)");
     let p = preview(&home, &id);
     assert_eq!(column(&p, "id"), [json!("x1")]);
-    assert_eq!(listed(&home, "tester"), [id.clone()], "same ID, no new dataset");
-    assert_eq!(listed(&home, "bob"), [id.clone()], "co-owners kept");
-    assert_eq!(dataset_files(&home).len(), 1, "the old file was replaced, not kept beside");
+    assert_eq!(
+        listed(&home, "tester"),
+        std::slice::from_ref(&id),
+        "same ID, no new dataset"
+    );
+    assert_eq!(
+        listed(&home, "bob"),
+        std::slice::from_ref(&id),
+        "co-owners kept"
+    );
+    assert_eq!(
+        dataset_files(&home).len(),
+        1,
+        "the old file was replaced, not kept beside"
+    );
 
-    let same = home.cmd(["dataset", "replace", &id, s(&v2), "--json"]).assert_ok().json();
-    assert_eq!(same["changes"], json!({"added": [], "removed": [], "type_changed": []}));
+    let same = home
+        .cmd(["dataset", "replace", &id, s(&v2), "--json"])
+        .assert_ok()
+        .json();
+    assert_eq!(
+        same["changes"],
+        json!({"added": [], "removed": [], "type_changed": []})
+    );
 
     // A bad replacement changes nothing.
     let before = dataset_files(&home);
     let bad = inputs.file("v3.csv", "id,price\n1\n");
     let out = home.cmd(["dataset", "replace", &id, s(&bad)]);
-    assert_refused(&home, &out, 2, "line 2 has 1 field(s) but the header has 2", &before);
+    assert_refused(
+        &home,
+        &out,
+        2,
+        "line 2 has 1 field(s) but the header has 2",
+        &before,
+    );
     assert_eq!(preview(&home, &id), p, "old data still served");
 }
 
@@ -433,11 +714,20 @@ fn remove_deletes_the_dataset_and_its_file() {
     let inputs = Inputs::new();
     let keep = import(&home, &inputs.file("keep.csv", "a\n1\n"), &[]);
     let gone = import(&home, &inputs.file("gone.csv", "a\n1\n"), &[]);
-    home.cmd(["dataset", "share", &gone, "--co-owner", "bob"]).assert_ok();
-    home.cmd(["dataset", "remove", &gone]).assert_ok().assert_stdout_contains(&gone);
-    assert_eq!(listed(&home, "tester"), [keep.clone()]);
-    assert!(listed(&home, "bob").is_empty(), "co-ownership goes with the dataset");
-    assert_eq!(dataset_files(&home), [home.path().join("datasets").join(format!("{keep}.parquet"))]);
+    home.cmd(["dataset", "share", &gone, "--co-owner", "bob"])
+        .assert_ok();
+    home.cmd(["dataset", "remove", &gone])
+        .assert_ok()
+        .assert_stdout_contains(&gone);
+    assert_eq!(listed(&home, "tester"), std::slice::from_ref(&keep));
+    assert!(
+        listed(&home, "bob").is_empty(),
+        "co-ownership goes with the dataset"
+    );
+    assert_eq!(
+        dataset_files(&home),
+        [home.path().join("datasets").join(format!("{keep}.parquet"))]
+    );
     home.cmd(["dataset", "preview", &gone]).assert_code(4);
     home.cmd(["dataset", "remove", &gone]).assert_code(4);
 }
@@ -449,15 +739,34 @@ fn header_only_and_one_column_files() {
     let id = import(&home, &inputs.file("h.csv", "a,b\n"), &[]);
     let p = preview(&home, &id);
     assert_eq!(p["total_rows"], json!(0));
-    assert_eq!(types(&p), [("a".to_string(), "string".to_string()), ("b".to_string(), "string".to_string())]);
+    assert_eq!(
+        types(&p),
+        [
+            ("a".to_string(), "string".to_string()),
+            ("b".to_string(), "string".to_string())
+        ]
+    );
     // In a one-column file an empty line is a missing value.
     let id = import(&home, &inputs.file("one.csv", "n\n1\n\n3\n"), &[]);
-    assert_eq!(column(&preview(&home, &id), "n"), [json!(1), Value::Null, json!(3)]);
+    assert_eq!(
+        column(&preview(&home, &id), "n"),
+        [json!(1), Value::Null, json!(3)]
+    );
     // --rows limits the preview; 0 shows only the columns.
-    let id = import(&home, &inputs.file("many.csv", format!("n\n{}", "7\n".repeat(50))), &[]);
-    let out = home.cmd(["dataset", "preview", &id, "--rows", "3", "--json"]).assert_ok().json();
+    let id = import(
+        &home,
+        &inputs.file("many.csv", format!("n\n{}", "7\n".repeat(50))),
+        &[],
+    );
+    let out = home
+        .cmd(["dataset", "preview", &id, "--rows", "3", "--json"])
+        .assert_ok()
+        .json();
     assert_eq!(out["rows"].as_array().unwrap().len(), 3);
-    let out = home.cmd(["dataset", "preview", &id, "--rows", "0", "--json"]).assert_ok().json();
+    let out = home
+        .cmd(["dataset", "preview", &id, "--rows", "0", "--json"])
+        .assert_ok()
+        .json();
     assert_eq!(out["rows"], json!([]));
     assert_eq!(out["total_rows"], json!(50));
 }

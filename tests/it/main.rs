@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod containers;
 mod datasets;
+mod export;
 mod harness;
 mod proxy;
 mod secrets;

@@ -25,7 +25,9 @@ fn script(body: &str) -> String {
 
 /// `len` bytes that differ from offset to offset (a stuck or repeated buffer would show).
 fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -83,7 +85,10 @@ print(json.dumps({"names": names, "same": same}))
     );
     out.assert_ok();
     let got = out.json();
-    assert_eq!(got["names"], serde_json::json!(["blocks.bin", "single.bin"]));
+    assert_eq!(
+        got["names"],
+        serde_json::json!(["blocks.bin", "single.bin"])
+    );
     assert_eq!(got["same"], serde_json::json!([true, true]));
 
     // What Azurite itself holds, read around the proxy.
@@ -160,7 +165,10 @@ print(json.dumps({"status": r.status, "code": r.getheader("x-ms-error-code"), "l
     let via = py_via(&proxy.endpoint, send, [container.as_str(), token.as_str()]);
     via.assert_ok();
     let (direct, via) = (direct.json(), via.json());
-    assert_eq!(via["status"], direct["status"], "direct {direct}, via proxy {via}");
+    assert_eq!(
+        via["status"], direct["status"],
+        "direct {direct}, via proxy {via}"
+    );
     assert_eq!(via["code"], direct["code"]);
     assert_eq!(via["len"], direct["len"]);
     assert_eq!(via["second"], 200);

@@ -368,7 +368,13 @@ impl Proxy {
     /// How many injections the queued rules still have to make (0 once every rule was used
     /// up).
     pub fn pending(&self) -> usize {
-        self.shared.rules.lock().unwrap().iter().map(|r| r.times).sum()
+        self.shared
+            .rules
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.times)
+            .sum()
     }
 }
 
@@ -654,7 +660,9 @@ impl Conn<'_> {
     /// fresh and still open, else a new one.
     fn connect_upstream(&mut self) -> io::Result<()> {
         if let Some(up) = self.upstream.take() {
-            if up.last_used.elapsed() < UPSTREAM_IDLE && up.reader.buffer().is_empty() && alive(&up.stream)
+            if up.last_used.elapsed() < UPSTREAM_IDLE
+                && up.reader.buffer().is_empty()
+                && alive(&up.stream)
             {
                 self.upstream = Some(up);
             } else {
@@ -662,7 +670,8 @@ impl Conn<'_> {
             }
         }
         if self.upstream.is_none() {
-            let stream = TcpStream::connect_timeout(&self.shared.upstream, UPSTREAM_CONNECT_TIMEOUT)?;
+            let stream =
+                TcpStream::connect_timeout(&self.shared.upstream, UPSTREAM_CONNECT_TIMEOUT)?;
             stream.set_nodelay(true)?;
             stream.set_read_timeout(Some(UPSTREAM_READ_TIMEOUT))?;
             let key = self.shared.register(&stream);
@@ -796,7 +805,8 @@ impl Conn<'_> {
             self.drop_upstream(true);
             return Next::Gone;
         }
-        self.shared.update(index, |s| s.status = Some(response.status));
+        self.shared
+            .update(index, |s| s.status = Some(response.status));
         let limit = reset_response.then(|| match response.framing {
             Framing::Length(n) => n / 2,
             _ => RESET_AFTER_CHUNKED,
@@ -1029,10 +1039,7 @@ fn without_header(head: &[u8], name: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(head.len());
     for line in head.split_inclusive(|&b| b == b'\n') {
         let lower = String::from_utf8_lossy(line).to_ascii_lowercase();
-        if lower
-            .split_once(':')
-            .is_some_and(|(k, _)| k.trim() == name)
-        {
+        if lower.split_once(':').is_some_and(|(k, _)| k.trim() == name) {
             continue;
         }
         out.extend_from_slice(line);
@@ -1080,7 +1087,9 @@ fn copy_body(
         Framing::UntilClose => {
             let mut copied = 0;
             while copied < limit {
-                let room = buf.len().min(usize::try_from(limit - copied).unwrap_or(usize::MAX));
+                let room = buf
+                    .len()
+                    .min(usize::try_from(limit - copied).unwrap_or(usize::MAX));
                 let n = read_some(src, &mut buf[..room])?;
                 if n == 0 {
                     return Ok((copied, true));
@@ -1200,7 +1209,9 @@ fn azure_message(code: &str) -> &'static str {
         "Md5Mismatch" => {
             "The MD5 value specified in the request did not match with the MD5 value calculated by the server."
         }
-        "RequestBodyTooLarge" => "The request body is too large and exceeds the maximum permissible limit.",
+        "RequestBodyTooLarge" => {
+            "The request body is too large and exceeds the maximum permissible limit."
+        }
         _ => "The request failed.",
     }
 }

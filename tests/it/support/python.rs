@@ -189,7 +189,7 @@ service().get_blob_client(container, blob).upload_blob(sys.stdin.buffer.read(), 
     .assert_ok();
 }
 
-/// The bytes of a blob, downloaded with the account key.
+/// The bytes of a blob exactly as stored, downloaded with the account key.
 pub fn download_blob(container: &str, blob: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("blob");
@@ -197,7 +197,8 @@ pub fn download_blob(container: &str, blob: &str) -> Vec<u8> {
         r#"
 container, blob, path = sys.argv[1:]
 with open(path, "wb") as f:
-    service().get_blob_client(container, blob).download_blob().readinto(f)
+    # decompress=False: the stored bytes, not what Content-Encoding says they decode to.
+    service().get_blob_client(container, blob).download_blob(decompress=False).readinto(f)
 "#,
         [OsStr::new(container), OsStr::new(blob), file.as_os_str()],
     )
