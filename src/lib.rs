@@ -12,6 +12,8 @@
 //!   [`source`] streams any input, such as a catalog dataset, as Arrow record batches;
 //! - [`encode`] turns record batches into CSV, JSON Lines or Parquet bytes (pure code);
 //! - [`compress`] gzips or zstd-compresses those bytes in independent chunks (pure code);
+//! - [`schedule`] says when a writeback runs (manual, every, cron in a time zone, DST-correct)
+//!   and when a failed run is retried (pure code);
 //! - [`cli`] is a thin shell over the library.
 #![warn(missing_docs)]
 
@@ -27,6 +29,7 @@ pub mod error;
 pub mod identity;
 pub mod naming;
 pub mod sas;
+pub mod schedule;
 pub mod source;
 pub mod store;
 

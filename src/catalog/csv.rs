@@ -330,6 +330,132 @@ impl<R: Read> CsvReader<R> {
     }
 }
 
+/// Records handed from the tokenizer thread at a time, at most: enough to make the hand-over
+/// cost nothing per record, few enough to stay small.
+const CHUNK_RECORDS: usize = 1024;
+
+/// A chunk is also handed over once its text reaches this size, so long fields do not make
+/// chunks large.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Chunks waiting for the consumer: the tokenizer runs at most this far ahead.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+impl<R: Read + Send + 'static> CsvReader<R> {
+    /// Moves the reader to a thread of its own that tokenizes ahead of the caller, so reading
+    /// and splitting the file overlaps with classifying or converting the records (the other
+    /// core would otherwise sit idle).
+    pub(crate) fn into_threaded(self) -> ThreadedReader {
+        let (tx, rx) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("csv-tokenizer".into())
+            .spawn(move || tokenize(self, &tx, &recycle_rx))
+            .ok();
+        ThreadedReader {
+            rx: Some(rx),
+            recycle: recycle_tx,
+            chunk: Vec::new(),
+            next: 0,
+            thread,
+        }
+    }
+}
+
+type Chunk = Vec<Record>;
+
+fn tokenize<R: Read>(
+    mut rdr: CsvReader<R>,
+    tx: &std::sync::mpsc::SyncSender<Result<Chunk, InputError>>,
+    recycle: &std::sync::mpsc::Receiver<Chunk>,
+) {
+    loop {
+        // Reuse a chunk the consumer is done with: its records keep their allocations.
+        let mut chunk = recycle.try_recv().unwrap_or_default();
+        let mut n = 0;
+        let mut bytes = 0;
+        let outcome = loop {
+            if n == chunk.len() {
+                chunk.push(Record::default());
+            }
+            match rdr.read_record(&mut chunk[n]) {
+                Ok(true) => {
+                    bytes += chunk[n].text.len();
+                    n += 1;
+                    if n == CHUNK_RECORDS || bytes >= CHUNK_BYTES {
+                        break Ok(true);
+                    }
+                }
+                Ok(false) => break Ok(false),
+                Err(e) => break Err(e),
+            }
+        };
+        chunk.truncate(n);
+        // A failed send means the consumer stopped listening: stop too.
+        if n > 0 && tx.send(Ok(chunk)).is_err() {
+            return;
+        }
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+/// Records read by a tokenizer thread, in order (see [`CsvReader::into_threaded`]).
+pub(crate) struct ThreadedReader {
+    rx: Option<std::sync::mpsc::Receiver<Result<Chunk, InputError>>>,
+    recycle: std::sync::mpsc::Sender<Chunk>,
+    chunk: Chunk,
+    next: usize,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadedReader {
+    /// The next record, `None` at the end of the stream.
+    pub(crate) fn next_record(&mut self) -> Result<Option<&Record>, InputError> {
+        if self.next == self.chunk.len() {
+            let done = std::mem::take(&mut self.chunk);
+            if !done.is_empty() {
+                let _ = self.recycle.send(done);
+            }
+            let Some(rx) = &self.rx else { return Ok(None) };
+            match rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.next = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    if self.thread.is_none() {
+                        return Err(InputError::Unreadable(std::io::Error::other(
+                            "cannot start a thread to read the file",
+                        )));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        self.next += 1;
+        Ok(Some(&self.chunk[self.next - 1]))
+    }
+}
+
+impl Drop for ThreadedReader {
+    /// Stops the tokenizer (it sees the channel close at its next hand-over) and waits for it,
+    /// so no thread outlives the import.
+    fn drop(&mut self) {
+        self.rx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +610,49 @@ mod tests {
                 other => panic!("truncated character at EOF, capacity {cap}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_threaded_reader_gives_the_same_records_and_errors() {
+        let mut text = String::from("a,b\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},\"x\ny\"\n"));
+        }
+        let mut t =
+            CsvReader::new(std::io::Cursor::new(text.clone().into_bytes()), b',').into_threaded();
+        let mut got = Vec::new();
+        while let Some(rec) = t.next_record().unwrap() {
+            got.push((
+                rec.line(),
+                rec.iter()
+                    .map(|(s, q)| (s.to_owned(), q))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        assert_eq!(got.len(), 5001);
+        assert_eq!(got[5000], (10_000, vec![u("4999"), q("x\ny")]));
+
+        text.push_str("1,\"open\n");
+        let mut t = CsvReader::new(std::io::Cursor::new(text.into_bytes()), b',').into_threaded();
+        let mut n = 0;
+        let err = loop {
+            match t.next_record() {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => panic!("expected an error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(n, 5001, "every record before the error arrives first");
+        assert!(
+            matches!(err, InputError::UnclosedQuote { line: 10_002 }),
+            "{err:?}"
+        );
+
+        // Dropping a reader mid-file stops its thread.
+        let big = "a\n1\n".repeat(100_000);
+        let mut t = CsvReader::new(std::io::Cursor::new(big.into_bytes()), b',').into_threaded();
+        t.next_record().unwrap();
+        drop(t);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 
 use super::Format;
 use super::convert::{BATCH_ROWS, BatchBuilder, Mismatch};
-use super::csv::{CsvReader, Record};
+use super::csv::{CsvReader, Record, ThreadedReader};
 use super::error::{CatalogError, InputError};
 use super::infer::{self, ColumnStats};
 use super::storage::{DataWriter, storage_err};
@@ -58,7 +58,7 @@ pub(crate) fn ingest(
 }
 
 /// Opens a text file, decompressing it if it is gzip (told by its magic bytes, not its name).
-fn open_text(path: &Path) -> Result<Box<dyn Read>, InputError> {
+fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, InputError> {
     let mut file = File::open(path).map_err(InputError::Unreadable)?;
     let mut magic = [0u8; 2];
     let n = read_fully(&mut file, &mut magic).map_err(InputError::Unreadable)?;
@@ -136,7 +136,7 @@ fn changed(line: u64, column: &str, value: &str) -> InputError {
 // ---- CSV ----
 
 /// A CSV reader positioned after the header, and the column names.
-type CsvStart = (CsvReader<Box<dyn Read>>, Vec<String>);
+type CsvStart = (ThreadedReader, Vec<String>);
 
 fn csv_reader(path: &Path, delimiter: u8) -> Result<CsvStart, InputError> {
     let mut rdr = CsvReader::new(open_text(path)?, delimiter);
@@ -148,7 +148,7 @@ fn csv_reader(path: &Path, delimiter: u8) -> Result<CsvStart, InputError> {
     check_names(names.iter().map(String::as_str))?;
     // In a one-column file a blank line is a missing value, not a separator.
     rdr.set_skip_blank_lines(names.len() > 1);
-    Ok((rdr, names))
+    Ok((rdr.into_threaded(), names))
 }
 
 fn ragged(rec: &Record, expected: usize) -> InputError {
@@ -172,11 +172,10 @@ fn ingest_csv(
     let (mut rdr, names) = csv_reader(path, delimiter).map_err(input)?;
     let n = names.len();
     let mut stats = vec![ColumnStats::default(); n];
-    let mut rec = Record::default();
     let mut rows = 0u64;
-    while rdr.read_record(&mut rec).map_err(input)? {
+    while let Some(rec) = rdr.next_record().map_err(input)? {
         if rec.len() != n {
-            return Err(input(ragged(&rec, n)));
+            return Err(input(ragged(rec, n)));
         }
         for ((text, quoted), st) in rec.iter().zip(stats.iter_mut()) {
             if text.is_empty() && !quoted {
@@ -202,9 +201,9 @@ fn ingest_csv(
     let mut builder = BatchBuilder::new(schema.clone()).map_err(|e| storage_err(out_path, e))?;
     let mut writer = DataWriter::new(out, out_path, schema.clone())?;
     let mut seen = 0u64;
-    while rdr.read_record(&mut rec).map_err(input)? {
+    while let Some(rec) = rdr.next_record().map_err(input)? {
         if rec.len() != n {
-            return Err(input(ragged(&rec, n)));
+            return Err(input(ragged(rec, n)));
         }
         for (i, (text, quoted)) in rec.iter().enumerate() {
             let cell = if text.is_empty() && !quoted {
@@ -243,7 +242,7 @@ fn ingest_csv(
 
 /// Reads non-blank lines, checking UTF-8 and counting lines and bytes.
 struct Lines {
-    rdr: BufReader<Box<dyn Read>>,
+    rdr: BufReader<Box<dyn Read + Send>>,
     buf: Vec<u8>,
     line: u64,
     offset: u64,

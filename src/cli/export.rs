@@ -7,56 +7,57 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{Context, output};
-use crate::compress::Compression;
-use crate::encode::{CsvOptions, Format, LineEnding};
-use crate::engine::{self, ExportRequest, NoProgress, Progress, UpdateMethod};
+use crate::encode::LineEnding;
+use crate::engine::{self, ExportRequest, NoProgress, OutputOptions, Progress, UpdateMethod};
 use crate::error::Error;
 use crate::identity::current_user;
 use crate::naming::FilenameMode;
 
-/// Options that shape the output; shared with saved writebacks.
+/// Options that shape the output; shared by `export`, `create` and `edit`. Every flag is
+/// optional so that `edit` changes only what is given; the defaults are those of
+/// [`OutputOptions::default`].
 #[derive(Debug, Clone, Args)]
 pub(crate) struct OutputArgs {
-    /// How the blob is named: `dataset-id` (<guid>.<ext>) or `custom` (--filename).
-    #[arg(long, value_enum, default_value = "dataset-id")]
-    filename_mode: FilenameMode,
+    /// How the blob is named: `dataset-id` (<guid>.<ext>, the default) or `custom` (--filename).
+    #[arg(long, value_enum)]
+    filename_mode: Option<FilenameMode>,
     /// Blob name (implies --filename-mode custom); may hold '/' and the placeholders
     /// {dataset_id} {writeback} {date} {timestamp} {run_id}.
     #[arg(long, value_name = "NAME")]
     filename: Option<String>,
-    /// Output format.
-    #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl", "parquet"])]
-    format: String,
-    /// Compression (CSV and JSON Lines only).
-    #[arg(long, default_value = "none", value_parser = ["none", "gzip", "zstd"])]
-    compression: String,
-    /// `replace` the blob atomically, or `append` the rows to it atomically.
-    #[arg(long, value_enum, default_value = "replace")]
-    update_method: UpdateMethod,
-    /// CSV field delimiter (one ASCII character; `\t` for tab).
-    #[arg(long, default_value = ",", value_name = "C")]
-    delimiter: String,
-    /// Do not write a CSV header row.
-    #[arg(long)]
-    no_header: bool,
-    /// Text written for a missing value in CSV (an empty string is written as "").
-    #[arg(long, default_value = "", value_name = "S")]
-    null_text: String,
-    /// CSV line ending.
-    #[arg(long, default_value = "crlf", value_parser = ["crlf", "lf"])]
-    line_ending: String,
+    /// Output format: csv (default), jsonl, parquet.
+    #[arg(long, value_parser = ["csv", "jsonl", "parquet"])]
+    format: Option<String>,
+    /// Compression for CSV and JSON Lines: none (default), gzip, zstd.
+    #[arg(long, value_parser = ["none", "gzip", "zstd"])]
+    compression: Option<String>,
+    /// `replace` the blob atomically (default), or `append` the rows to it atomically.
+    #[arg(long, value_enum)]
+    update_method: Option<UpdateMethod>,
+    /// CSV field delimiter (one ASCII character; `\t` for tab). Default `,`.
+    #[arg(long, value_name = "C")]
+    delimiter: Option<String>,
+    /// Do not write a CSV header row (`--no-header false` turns the header back on).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    no_header: Option<bool>,
+    /// Text written for a missing value in CSV (default empty; an empty string is written "").
+    #[arg(long, value_name = "S")]
+    null_text: Option<String>,
+    /// CSV line ending: crlf (default, RFC 4180) or lf.
+    #[arg(long, value_parser = ["crlf", "lf"])]
+    line_ending: Option<String>,
     /// Start the CSV with a UTF-8 byte order mark (for spreadsheet programs).
-    #[arg(long)]
-    bom: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    bom: Option<bool>,
     /// Create the container if it does not exist.
-    #[arg(long)]
-    create_container: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    create_container: Option<bool>,
     /// Block size, e.g. 8MiB, 64MiB (default: 8 MiB, more for blobs past 390 GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     block_size: Option<u64>,
-    /// Blocks uploaded at once.
-    #[arg(long, default_value_t = engine::DEFAULT_CONCURRENCY, value_name = "N")]
-    concurrency: usize,
+    /// Blocks uploaded at once (default 4).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -78,68 +79,83 @@ pub(crate) struct ExportArgs {
 }
 
 impl OutputArgs {
-    /// The request these flags describe, for the given account, container and dataset.
-    pub(crate) fn request(
-        &self,
-        account: String,
-        container: String,
-        dataset: String,
-    ) -> Result<ExportRequest, Error> {
-        let delimiter = match self.delimiter.as_str() {
-            "\\t" | "tab" => b'\t',
-            d if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\r" | "\n") => {
-                d.as_bytes()[0]
+    /// `base` with every option given on the command line applied.
+    pub(crate) fn apply(&self, base: &OutputOptions) -> Result<OutputOptions, Error> {
+        let mut o = base.clone();
+        if let Some(m) = self.filename_mode {
+            o.filename_mode = m;
+            if m == FilenameMode::DatasetId {
+                o.filename = None;
             }
-            d => {
-                return Err(Error::Invalid(format!(
-                    "--delimiter '{d}' must be one ASCII character other than a quote or a line \
-                     break (use \\t for tab)"
-                )));
-            }
-        };
-        let csv = CsvOptions {
-            delimiter,
-            header: !self.no_header,
-            null_text: self.null_text.clone(),
-            line_ending: if self.line_ending == "lf" {
+        }
+        if let Some(f) = &self.filename {
+            o.filename = Some(f.clone());
+            o.filename_mode = FilenameMode::Custom;
+        }
+        if let Some(f) = &self.format {
+            o.format = f.parse().map_err(|e| Error::Invalid(format!("{e}")))?;
+        }
+        if let Some(c) = &self.compression {
+            o.compression = c.parse().map_err(|e| Error::Invalid(format!("{e}")))?;
+        }
+        if let Some(m) = self.update_method {
+            o.update_method = m;
+        }
+        if let Some(d) = &self.delimiter {
+            o.csv.delimiter = parse_delimiter(d)?;
+        }
+        if let Some(no) = self.no_header {
+            o.csv.header = !no;
+        }
+        if let Some(n) = &self.null_text {
+            o.csv.null_text = n.clone();
+        }
+        if let Some(l) = &self.line_ending {
+            o.csv.line_ending = if l == "lf" {
                 LineEnding::Lf
             } else {
                 LineEnding::CrLf
-            },
-            bom: self.bom,
-            ..CsvOptions::default()
-        };
-        let format: Format = self
-            .format
-            .parse()
-            .map_err(|e| Error::Invalid(format!("{e}")))?;
-        let compression: Compression = self
-            .compression
-            .parse()
-            .map_err(|e| Error::Invalid(format!("{e}")))?;
-        Ok(ExportRequest {
-            account,
-            container,
-            dataset,
-            filename_mode: self.filename_mode,
-            filename: self.filename.clone(),
-            format,
-            compression,
-            update_method: self.update_method,
-            csv,
-            create_container: self.create_container,
-            block_size: self.block_size,
-            concurrency: self.concurrency,
-            writeback: None,
-        })
+            };
+        }
+        if let Some(b) = self.bom {
+            o.csv.bom = b;
+        }
+        if let Some(c) = self.create_container {
+            o.create_container = c;
+        }
+        if let Some(b) = self.block_size {
+            o.block_size = Some(b);
+        }
+        if let Some(c) = self.concurrency {
+            o.concurrency = c;
+        }
+        o.validate()?;
+        Ok(o)
+    }
+}
+
+fn parse_delimiter(d: &str) -> Result<u8, Error> {
+    match d {
+        "\\t" | "tab" => Ok(b'\t'),
+        d if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\r" | "\n") => {
+            Ok(d.as_bytes()[0])
+        }
+        d => Err(Error::Invalid(format!(
+            "--delimiter '{d}' must be one ASCII character other than a quote or a line break \
+             (use \\t for tab)"
+        ))),
     }
 }
 
 pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
     let store = ctx.store()?;
-    let request = args
-        .output
-        .request(args.account, args.container, args.dataset)?;
+    let request = ExportRequest {
+        account: args.account,
+        container: args.container,
+        dataset: args.dataset,
+        output: args.output.apply(&OutputOptions::default())?,
+        writeback: None,
+    };
     let plan = engine::prepare(&store, &ctx.home, &current_user(), request, &ctx.client)?;
     if args.dry_run {
         let report = plan.dry_run().await?;

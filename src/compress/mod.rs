@@ -295,7 +295,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         let mut i = 0u64;
         while v.len() < len {
-            if i % 500 == 0 {
+            if i.is_multiple_of(500) {
                 v.extend((0..200).map(|_| rng.u8(..)));
             }
             v.extend_from_slice(
@@ -424,7 +424,8 @@ mod tests {
 
     #[test]
     fn levels_are_checked() {
-        let cases: &[(Compression, Option<i32>, Result<Option<i32>, &str>)] = &[
+        type Case = (Compression, Option<i32>, Result<Option<i32>, &'static str>);
+        let cases: &[Case] = &[
             (Compression::None, None, Ok(None)),
             (
                 Compression::None,
@@ -449,7 +450,7 @@ mod tests {
         ];
         for (c, level, want) in cases {
             let got = c.check_level(*level).map_err(|e| e.to_string());
-            assert_eq!(got, want.clone().map_err(String::from), "{c} {level:?}");
+            assert_eq!(got, want.map_err(String::from), "{c} {level:?}");
         }
         let err = compress_chunk(Compression::Zstd, Some(23), b"x", &mut Vec::new()).unwrap_err();
         assert!(

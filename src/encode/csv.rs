@@ -35,7 +35,8 @@ use super::text::{
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How records end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LineEnding {
     /// `\r\n`, as RFC 4180 specifies and Excel, Python's `csv` module and .NET write.
     #[default]
@@ -62,7 +63,8 @@ impl LineEnding {
 /// let opts = CsvOptions { delimiter: b';', line_ending: LineEnding::Lf, ..CsvOptions::default() };
 /// opts.validate().unwrap();
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CsvOptions {
     /// Separates fields: an ASCII byte other than CR, LF and the quote. Default `,`.
     pub delimiter: u8,

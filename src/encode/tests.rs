@@ -208,7 +208,13 @@ fn csv_append_mode_writes_neither_header_nor_bom() {
         bom: true,
         ..CsvOptions::default()
     };
-    let out = encode_with(Format::Csv, &opts, false, b.schema(), &[b.clone()]);
+    let out = encode_with(
+        Format::Csv,
+        &opts,
+        false,
+        b.schema(),
+        std::slice::from_ref(&b),
+    );
     assert_eq!(out, b"1\r\n");
     let out = encode_with(Format::Csv, &opts, false, b.schema(), &[]);
     assert_eq!(out, b"", "an empty append adds nothing");
@@ -735,7 +741,13 @@ fn empty_datasets_still_make_valid_files() {
     assert_eq!(out, b"");
     // An empty batch writes nothing either.
     let empty = numbers_batch().slice(0, 0);
-    let out = encode_with(Format::Jsonl, &lf(), true, schema.clone(), &[empty.clone()]);
+    let out = encode_with(
+        Format::Jsonl,
+        &lf(),
+        true,
+        schema.clone(),
+        std::slice::from_ref(&empty),
+    );
     assert_eq!(out, b"");
 
     let out = encode_with(Format::Parquet, &lf(), true, schema.clone(), &[empty]);

@@ -53,6 +53,16 @@ pub struct ExportRequest {
     pub container: String,
     /// The input dataset's GUID.
     pub dataset: String,
+    /// How the output is shaped and uploaded.
+    pub output: OutputOptions,
+    /// The saved writeback this export runs for, if any (for `{writeback}` and metadata).
+    pub writeback: Option<String>,
+}
+
+/// How the output is named, shaped and uploaded: what a saved writeback stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct OutputOptions {
     /// How the blob is named.
     pub filename_mode: FilenameMode,
     /// The custom filename (implies [`FilenameMode::Custom`]).
@@ -71,8 +81,78 @@ pub struct ExportRequest {
     pub block_size: Option<u64>,
     /// Blocks uploaded at once.
     pub concurrency: usize,
-    /// The saved writeback this export runs for, if any (for `{writeback}` and metadata).
-    pub writeback: Option<String>,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            filename_mode: FilenameMode::DatasetId,
+            filename: None,
+            format: Format::Csv,
+            compression: Compression::None,
+            update_method: UpdateMethod::Replace,
+            csv: CsvOptions::default(),
+            create_container: false,
+            block_size: None,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl OutputOptions {
+    /// Checks the options on their own (no account, dataset or network needed).
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err(Error::Invalid(format!(
+                "--concurrency must be between 1 and {MAX_CONCURRENCY}; {} was given",
+                self.concurrency
+            )));
+        }
+        if self.format == Format::Parquet && self.update_method == UpdateMethod::Append {
+            return Err(Error::Invalid(
+                "Parquet files cannot be appended to (a Parquet file ends with its own index); \
+                 use --update-method replace, or CSV or JSON Lines for appending"
+                    .into(),
+            ));
+        }
+        if self.format == Format::Parquet && self.compression != Compression::None {
+            return Err(Error::Invalid(
+                "Parquet compresses its pages itself; leave --compression at none for Parquet"
+                    .into(),
+            ));
+        }
+        if self.filename_mode == FilenameMode::Custom && self.filename.is_none() {
+            return Err(Error::Invalid(
+                "--filename-mode custom needs --filename".into(),
+            ));
+        }
+        if let Some(f) = &self.filename
+            && self.filename_mode == FilenameMode::Custom
+        {
+            // Placeholders expand to safe text, so checking them with sample values finds
+            // unknown placeholders and bad names before anything runs.
+            let ctx = NameContext {
+                dataset_id: "00000000-0000-4000-8000-000000000000",
+                writeback: Some("writeback"),
+                run_id: "00000000-0000-7000-8000-000000000000",
+                now: Utc::now(),
+            };
+            naming::blob_name(
+                self.filename_mode,
+                Some(f),
+                &extension(self.format, self.compression),
+                &ctx,
+            )
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        }
+        self.csv
+            .validate()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        if let Some(b) = self.block_size {
+            crate::blocks::block_size(0, Some(b)).map_err(|e| Error::Invalid(e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 /// A request that passed every offline check.
@@ -168,27 +248,10 @@ pub fn prepare(
     options: &ClientOptions,
 ) -> Result<ExportPlan> {
     validate_container_name(&request.container)?;
-    if request.filename.is_some() {
-        request.filename_mode = FilenameMode::Custom;
+    if request.output.filename.is_some() {
+        request.output.filename_mode = FilenameMode::Custom;
     }
-    if !(1..=MAX_CONCURRENCY).contains(&request.concurrency) {
-        return Err(Error::Invalid(format!(
-            "--concurrency must be between 1 and {MAX_CONCURRENCY}; {} was given",
-            request.concurrency
-        )));
-    }
-    if request.format == Format::Parquet && request.update_method == UpdateMethod::Append {
-        return Err(Error::Invalid(
-            "Parquet files cannot be appended to (a Parquet file ends with its own index); use \
-             --update-method replace, or CSV or JSON Lines for appending"
-                .into(),
-        ));
-    }
-    if request.format == Format::Parquet && request.compression != Compression::None {
-        return Err(Error::Invalid(
-            "Parquet compresses its pages itself; leave --compression at none for Parquet".into(),
-        ));
-    }
+    request.output.validate()?;
     let dataset_id: DatasetId = request.dataset.parse()?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let started_at = Utc::now();
@@ -199,10 +262,10 @@ pub fn prepare(
         run_id: &run_id,
         now: started_at,
     };
-    let extension = extension(request.format, request.compression);
+    let extension = extension(request.output.format, request.output.compression);
     let blob = naming::blob_name(
-        request.filename_mode,
-        request.filename.as_deref(),
+        request.output.filename_mode,
+        request.output.filename.as_deref(),
         &extension,
         &ctx,
     )
@@ -224,11 +287,11 @@ pub fn prepare(
 /// The token permissions an export needs, for the offline check.
 fn operations(request: &ExportRequest) -> Vec<Operation> {
     let mut ops = vec![Operation::WriteBlob];
-    if request.update_method == UpdateMethod::Append {
+    if request.output.update_method == UpdateMethod::Append {
         // Appending reads the existing blob's properties and committed block list.
         ops.extend([Operation::AppendBlob, Operation::ReadBlob]);
     }
-    if request.create_container {
+    if request.output.create_container {
         ops.push(Operation::CreateContainer);
     }
     ops
@@ -273,7 +336,7 @@ impl ExportPlan {
             Err(e) if readable(&e) => None,
             Err(e) => return Err(e.into()),
         };
-        if container_exists == Some(false) && !req.create_container {
+        if container_exists == Some(false) && !req.output.create_container {
             problems.push(format!(
                 "container '{}' does not exist; pass --create-container to create it",
                 req.container
@@ -301,9 +364,9 @@ impl ExportPlan {
         Ok(DryRunReport {
             url: self.url.clone(),
             blob: self.blob.clone(),
-            format: req.format,
-            compression: req.compression,
-            update_method: req.update_method,
+            format: req.output.format,
+            compression: req.output.compression,
+            update_method: req.output.update_method,
             rows: self.source.row_count(),
             container_exists,
             blob_exists,
@@ -326,7 +389,7 @@ impl ExportPlan {
             ..
         } = self;
         let mut created_container = false;
-        if req.create_container
+        if req.output.create_container
             && !service
                 .container_exists(&req.container)
                 .await
@@ -340,7 +403,7 @@ impl ExportPlan {
             container: &req.container,
             blob: &blob,
         };
-        let existing = match req.update_method {
+        let existing = match req.output.update_method {
             UpdateMethod::Replace => {
                 target.check_replaceable().await?;
                 None
@@ -350,7 +413,10 @@ impl ExportPlan {
         let mut metadata = vec![
             ("dataset_id".to_owned(), dataset_id.to_string()),
             ("run_id".to_owned(), run_id.clone()),
-            ("format".to_owned(), req.format.extension().to_owned()),
+            (
+                "format".to_owned(),
+                req.output.format.extension().to_owned(),
+            ),
             (
                 "columns_sha256".to_owned(),
                 pipeline::columns_fingerprint(&source.schema()),
@@ -364,8 +430,8 @@ impl ExportPlan {
             ));
         }
         let headers = BlobHeaders {
-            content_type: req.format.content_type().to_owned(),
-            content_encoding: req.compression.content_encoding().map(str::to_owned),
+            content_type: req.output.format.content_type().to_owned(),
+            content_encoding: req.output.compression.content_encoding().map(str::to_owned),
             content_md5: None,
             metadata,
             if_match: None,
@@ -373,11 +439,11 @@ impl ExportPlan {
         let outcome = pipeline::run(pipeline::Job {
             target,
             source,
-            format: req.format,
-            csv: req.csv.clone(),
-            compression: req.compression,
-            block_size: req.block_size,
-            concurrency: req.concurrency,
+            format: req.output.format,
+            csv: req.output.csv.clone(),
+            compression: req.output.compression,
+            block_size: req.output.block_size,
+            concurrency: req.output.concurrency,
             existing,
             headers,
             progress,
@@ -390,9 +456,9 @@ impl ExportPlan {
             blob,
             dataset_id: dataset_id.to_string(),
             run_id,
-            format: req.format,
-            compression: req.compression,
-            update_method: req.update_method,
+            format: req.output.format,
+            compression: req.output.compression,
+            update_method: req.output.update_method,
             rows: outcome.rows,
             bytes: outcome.bytes,
             md5: BASE64.encode(outcome.md5),

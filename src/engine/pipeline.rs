@@ -119,7 +119,7 @@ impl Target<'_> {
         if props.blob_type != "BlockBlob" {
             return Err(different_type(self.blob, &props.blob_type));
         }
-        let ours = req.compression.content_encoding();
+        let ours = req.output.compression.content_encoding();
         if props.content_encoding.as_deref() != ours {
             return Err(Error::Invalid(format!(
                 "'{}' is stored with content encoding {} but this export writes {}; appending \
@@ -138,8 +138,8 @@ impl Target<'_> {
                 )));
             }
             Some(_) => {}
-            None if req.format == Format::Csv && ours.is_none() && req.csv.header => {
-                self.compare_csv_header(&req.csv, schema).await?;
+            None if req.output.format == Format::Csv && ours.is_none() && req.output.csv.header => {
+                self.compare_csv_header(&req.output.csv, schema).await?;
             }
             None => {}
         }

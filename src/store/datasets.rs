@@ -220,12 +220,10 @@ impl Store {
 
     /// The names of the writebacks whose input is this dataset; a dataset in use cannot be
     /// removed.
-    ///
-    /// Writebacks do not exist yet (they arrive with their own migration): until then no
-    /// dataset is in use. The migration that creates the `writebacks` table must replace this
-    /// body with `SELECT name FROM writebacks WHERE dataset_id = ?1 ORDER BY name`.
     pub fn writebacks_using_dataset(&self, id: &str) -> Result<Vec<String>, StoreError> {
-        let _ = id;
-        Ok(Vec::new())
+        self.names(
+            "SELECT name FROM writebacks WHERE dataset_id = ?1 ORDER BY name",
+            id,
+        )
     }
 }

@@ -7,10 +7,12 @@
 mod accounts;
 mod crypto;
 mod datasets;
+mod writebacks;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use crypto::Cipher;
 pub use datasets::DatasetRecord;
+pub use writebacks::{Busy, RunRecord, RunStatus, Trigger, WritebackRecord};
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +63,44 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (dataset_id, user)
     ) STRICT;
     CREATE INDEX dataset_co_owners_by_user ON dataset_co_owners (user);",
+    // 3: writebacks (saved exports) and their runs. An account or dataset in use cannot be
+    // deleted (RESTRICT); run history outlives its writeback, so runs keep the name, not a key.
+    "CREATE TABLE writebacks (
+        name            TEXT PRIMARY KEY NOT NULL,
+        description     TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        account         TEXT NOT NULL REFERENCES accounts (name) ON DELETE RESTRICT,
+        container       TEXT NOT NULL,
+        dataset_id      TEXT NOT NULL REFERENCES datasets (id) ON DELETE RESTRICT,
+        output          TEXT NOT NULL,
+        schedule        TEXT NOT NULL,
+        retry_attempts  INTEGER NOT NULL,
+        retry_delay_s   INTEGER NOT NULL,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX writebacks_by_account ON writebacks (account);
+    CREATE INDEX writebacks_by_dataset ON writebacks (dataset_id);
+    CREATE TABLE runs (
+        id          TEXT PRIMARY KEY NOT NULL,
+        writeback   TEXT NOT NULL,
+        trigger     TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        rows        INTEGER,
+        bytes       INTEGER,
+        blob        TEXT,
+        url         TEXT,
+        etag        TEXT,
+        md5         TEXT,
+        error       TEXT,
+        retriable   INTEGER NOT NULL DEFAULT 0,
+        pid         INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX runs_by_writeback ON runs (writeback, started_at);
+    CREATE INDEX runs_by_status ON runs (status);",
 ];
 
 /// Errors reading or writing local state.

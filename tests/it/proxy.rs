@@ -7,16 +7,17 @@ use crate::accounts::our_sas;
 use crate::support::proxy::{Fault, Match, Proxy, Rule, py_via};
 use crate::support::{self, TestHome, python};
 
-/// Python prelude addition: `client(retries, credential=None)`, a `BlobServiceClient` on
+/// Python prelude addition: `client(retries, credential=None, **options)`, a `BlobServiceClient` on
 /// `ENDPOINT` with a quick, jitter-free linear retry policy (the SDK's default waits 15 s).
 const CLIENT: &str = r#"
 from azure.storage.blob import LinearRetry
-def client(retries, credential=None):
+def client(retries, credential=None, **options):
     if credential is None:
         credential = {"account_name": ACCOUNT, "account_key": KEY}
     return BlobServiceClient(
         account_url=ENDPOINT, credential=credential,
-        retry_policy=LinearRetry(backoff=0.1, random_jitter_range=0, retry_total=retries))
+        retry_policy=LinearRetry(backoff=0.1, random_jitter_range=0, retry_total=retries),
+        **options)
 "#;
 
 fn script(body: &str) -> String {
@@ -63,19 +64,26 @@ fn forwards_keep_alive_requests_and_large_bodies_unchanged() {
     let file = dir.path().join("big.bin");
     std::fs::write(&file, &big).unwrap();
 
-    // One client, one session: a single Put Blob of 9 MiB, a blob staged as three blocks and a
-    // block list, a listing, and both blobs downloaded again, all through the proxy.
+    // One client, one session: a single Put Blob of 9 MiB, a blob staged as three blocks and
+    // committed with a block list, a listing, and both blobs downloaded again, all through the proxy.
     let out = py_via(
         &proxy.endpoint,
         &script(
             r#"
 import hashlib
 container, path = sys.argv[1:]
-svc = client(0)
+svc = client(0, max_single_put_size=16 * 1024 * 1024)
 cc = svc.get_container_client(container)
 data = open(path, "rb").read()
 cc.upload_blob("single.bin", data)
-cc.upload_blob("blocks.bin", data, max_single_put_size=4 * 1024 * 1024, max_block_size=4 * 1024 * 1024)
+from azure.storage.blob import BlobBlock
+blocks = cc.get_blob_client("blocks.bin")
+step = 4 * 1024 * 1024
+ids = []
+for i, start in enumerate(range(0, len(data), step)):
+    ids.append(f"block-{i:04d}")
+    blocks.stage_block(ids[-1], data[start:start + step])
+blocks.commit_block_list([BlobBlock(block_id=b) for b in ids])
 names = sorted(b.name for b in cc.list_blobs())
 same = [cc.download_blob(n).readall() == data for n in names]
 print(json.dumps({"names": names, "same": same}))

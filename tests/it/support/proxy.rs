@@ -742,10 +742,7 @@ impl Conn<'_> {
         }
 
         // --- request body ------------------------------------------------------------------
-        let limit = reset_request.then(|| match req.framing {
-            Framing::Length(n) => n / 2,
-            _ => RESET_AFTER_CHUNKED,
-        });
+        let limit = reset_request.then_some(req.framing.reset_point());
         let mut upstream_stopped_reading = false;
         let up_stream = &up.stream;
         match copy_body(
@@ -807,10 +804,7 @@ impl Conn<'_> {
         }
         self.shared
             .update(index, |s| s.status = Some(response.status));
-        let limit = reset_response.then(|| match response.framing {
-            Framing::Length(n) => n / 2,
-            _ => RESET_AFTER_CHUNKED,
-        });
+        let limit = reset_response.then_some(response.framing.reset_point());
         let up = self.upstream.as_mut().expect("connected above");
         let client = self.client;
         let relayed = copy_body(
@@ -891,6 +885,15 @@ enum Framing {
 impl Framing {
     fn has_body(&self) -> bool {
         *self != Framing::Length(0)
+    }
+
+    /// Where [`Fault::ResetMidBody`] breaks a body framed like this off: halfway through one of
+    /// known length, after [`RESET_AFTER_CHUNKED`] bytes of any other.
+    fn reset_point(&self) -> u64 {
+        match self {
+            Framing::Length(n) => n / 2,
+            _ => RESET_AFTER_CHUNKED,
+        }
     }
 
     fn from_headers(headers: &[(String, String)]) -> Option<Framing> {
@@ -1222,8 +1225,9 @@ fn azure_error(status: u16, code: &str, retry_after: Option<u32>, close: bool) -
     let now = chrono::Utc::now();
     let message = azure_message(code);
     let body = format!(
-        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}\nRequestId:{request_id}\nTime:{}</Message></Error>",
-        now.format("%Y-%m-%dT%H:%M:%S%.7fZ")
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}\nRequestId:{request_id}\nTime:{}.{:07}Z</Message></Error>",
+        now.format("%Y-%m-%dT%H:%M:%S"),
+        now.timestamp_subsec_nanos() / 100
     );
     let mut head = format!(
         "HTTP/1.1 {status} {message}\r\n\
