@@ -249,8 +249,17 @@ pub async fn test(store: &Store, name: &str, options: &ClientOptions) -> Result<
     Ok(view(conn.record, Some(&conn.sas), Utc::now()))
 }
 
-/// Removes a saved account.
+/// Removes a saved account, unless a writeback still writes with it.
 pub fn remove(store: &Store, name: &str) -> Result<()> {
+    store.account(name)?;
+    let users = store.writebacks_using_account(name)?;
+    if !users.is_empty() {
+        return Err(Error::Invalid(format!(
+            "account '{name}' is used by the writeback(s) {}; point them at another account \
+             (`writeback edit NAME --account ...`) or delete them first",
+            users.join(", ")
+        )));
+    }
     store.remove_account(name)?;
     Ok(())
 }

@@ -39,6 +39,9 @@ pub enum Error {
     /// A command-line or API value is invalid; the message names the value and the rule.
     #[error("{0}")]
     Invalid(String),
+    /// The user may not do this to an object they do not own.
+    #[error("{0}")]
+    NotPermitted(String),
     /// A dataset operation failed: an unknown ID, no permission, an unusable file.
     #[error(transparent)]
     Catalog(#[from] catalog::CatalogError),
@@ -58,6 +61,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Sas(_) | Error::Endpoint(_) | Error::Invalid(_) => ExitCode::InputRejected,
+            Error::NotPermitted(_) => ExitCode::NotFound,
             Error::Azure(e) if e.is_auth_failure() => ExitCode::AzureRefused,
             Error::Azure(_) => ExitCode::Failure,
             Error::Store(e) if e.is_not_found() => ExitCode::NotFound,
@@ -65,6 +69,18 @@ impl Error {
             Error::Store(_) => ExitCode::Failure,
             Error::Catalog(e) => e.exit_code(),
             Error::Source(_) | Error::Encode(_) | Error::Compress(_) => ExitCode::Failure,
+        }
+    }
+}
+
+impl Error {
+    /// True when the same run may succeed if tried again later: a network failure, throttling,
+    /// a server error. Authentication, permission, validation and not-found errors are not.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Error::Azure(e) => e.is_retriable(),
+            Error::Source(e) => e.is_retriable(),
+            _ => false,
         }
     }
 }

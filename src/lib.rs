@@ -32,5 +32,6 @@ pub mod sas;
 pub mod schedule;
 pub mod source;
 pub mod store;
+pub mod writebacks;
 
 pub use error::{Error, ExitCode};

@@ -155,6 +155,7 @@ pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
         dataset: args.dataset,
         output: args.output.apply(&OutputOptions::default())?,
         writeback: None,
+        run_id: None,
     };
     let plan = engine::prepare(&store, &ctx.home, &current_user(), request, &ctx.client)?;
     if args.dry_run {
@@ -194,13 +195,7 @@ pub(crate) async fn run(args: ExportArgs, ctx: &Context) -> Result<(), Error> {
             )))
         };
     }
-    let (progress, bar): (Arc<dyn Progress>, Option<indicatif::ProgressBar>) =
-        if std::io::stderr().is_terminal() && !ctx.json {
-            let bar = progress_bar(plan.rows());
-            (Arc::new(Bar(bar.clone())), Some(bar))
-        } else {
-            (Arc::new(NoProgress), None)
-        };
+    let (progress, bar) = progress_for(ctx, plan.rows());
     let result = plan.execute(progress).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -239,6 +234,19 @@ fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// A progress bar on stderr when it is a terminal (and output is not JSON), else nothing.
+pub(crate) fn progress_for(
+    ctx: &Context,
+    rows: Option<u64>,
+) -> (Arc<dyn Progress>, Option<indicatif::ProgressBar>) {
+    if std::io::stderr().is_terminal() && !ctx.json {
+        let bar = progress_bar(rows);
+        (Arc::new(Bar(bar.clone())), Some(bar))
+    } else {
+        (Arc::new(NoProgress), None)
+    }
 }
 
 fn progress_bar(rows: Option<u64>) -> indicatif::ProgressBar {

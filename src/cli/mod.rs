@@ -5,6 +5,7 @@ mod dataset;
 mod export;
 mod output;
 mod sas;
+mod writeback;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -50,6 +51,29 @@ enum Command {
     Containers(account::ContainersArgs),
     /// Export a dataset into a blob now.
     Export(export::ExportArgs),
+    /// Save a writeback: account, container, dataset, naming, format, schedule, retries.
+    Create(writeback::CreateArgs),
+    /// List saved writebacks with their next and last runs.
+    List,
+    /// Show one writeback.
+    Show {
+        /// The writeback's name.
+        name: String,
+    },
+    /// Change a writeback (only the options given change).
+    Edit(writeback::EditArgs),
+    /// Delete a writeback (its run history stays).
+    Delete {
+        /// The writeback's name.
+        name: String,
+    },
+    /// Run a writeback now, in the foreground, retrying transient failures per its policy.
+    Run {
+        /// The writeback's name.
+        name: String,
+    },
+    /// Show recent runs, newest first.
+    Runs(writeback::RunsArgs),
     /// Import, inspect, share and remove input datasets (the local catalog).
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
@@ -100,6 +124,13 @@ async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Account(cmd) => account::run(cmd, ctx).await,
         Command::Containers(args) => account::containers(args, ctx).await,
         Command::Export(args) => export::run(args, ctx).await,
+        Command::Create(args) => writeback::create(args, ctx),
+        Command::List => writeback::list(ctx),
+        Command::Show { name } => writeback::show(name, ctx),
+        Command::Edit(args) => writeback::edit(args, ctx),
+        Command::Delete { name } => writeback::delete(name, ctx),
+        Command::Run { name } => writeback::run(name, ctx).await,
+        Command::Runs(args) => writeback::runs(args, ctx),
         Command::Dataset(cmd) => dataset::run(cmd, ctx),
     }
 }

@@ -14,10 +14,11 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-#[inline]
-fn push2(out: &mut Vec<u8>, v: u32) {
+/// Writes two digits of `v` (< 100) at `buf[at..at + 2]`.
+#[inline(always)]
+fn put2(buf: &mut [u8], at: usize, v: u32) {
     let i = (v as usize) * 2;
-    out.extend_from_slice(&DIGIT_PAIRS[i..i + 2]);
+    buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
 }
 
 /// Appends an integer in decimal.
@@ -90,16 +91,25 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 pub(crate) fn write_date(out: &mut Vec<u8>, days: i64) {
     let (year, month, day) = civil_from_days(days);
     if (0..=9999).contains(&year) {
-        let y = year as u32;
-        push2(out, y / 100);
-        push2(out, y % 100);
+        // Formatted in place and copied once: a fixed-size copy compiles to two moves, where
+        // five small appends each check the capacity.
+        out.extend_from_slice(&date_bytes(year as u32, month, day));
     } else {
         write_expanded_year(out, year);
+        let md = date_bytes(0, month, day);
+        out.extend_from_slice(&md[4..]);
     }
-    out.push(b'-');
-    push2(out, month);
-    out.push(b'-');
-    push2(out, day);
+}
+
+/// `YYYY-MM-DD` for a year of at most four digits.
+#[inline(always)]
+fn date_bytes(year: u32, month: u32, day: u32) -> [u8; 10] {
+    let mut b = *b"0000-00-00";
+    put2(&mut b, 0, year / 100);
+    put2(&mut b, 2, year % 100);
+    put2(&mut b, 5, month);
+    put2(&mut b, 8, day);
+    b
 }
 
 #[cold]
@@ -130,26 +140,29 @@ fn unit_scale(unit: TimeUnit) -> (i64, usize) {
 pub(crate) fn write_timestamp(out: &mut Vec<u8>, v: i64, unit: TimeUnit, utc: bool) {
     let (per_sec, frac_digits) = unit_scale(unit);
     let secs = v.div_euclid(per_sec);
-    let frac = v.rem_euclid(per_sec) as u64;
+    let mut frac = v.rem_euclid(per_sec) as u32;
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400) as u32;
-    write_date(out, days);
-    out.push(b'T');
-    push2(out, sod / 3600);
-    out.push(b':');
-    push2(out, sod / 60 % 60);
-    out.push(b':');
-    push2(out, sod % 60);
+    // The time part, fraction and zone formatted in one fixed-size buffer: `THH:MM:SS` is 9
+    // bytes, a fraction at most 10, `Z` 1.
+    let mut b = *b"T00:00:00.000000000Z";
+    put2(&mut b, 1, sod / 3600);
+    put2(&mut b, 4, sod / 60 % 60);
+    put2(&mut b, 7, sod % 60);
+    let mut len = 9;
     if frac_digits > 0 {
-        out.push(b'.');
-        let mut buf = itoa::Buffer::new();
-        let digits = buf.format(frac).as_bytes();
-        out.resize(out.len() + frac_digits - digits.len(), b'0');
-        out.extend_from_slice(digits);
+        for at in (10..10 + frac_digits).rev() {
+            b[at] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        len += 1 + frac_digits;
     }
     if utc {
-        out.push(b'Z');
+        b[len] = b'Z';
+        len += 1;
     }
+    write_date(out, days);
+    out.extend_from_slice(&b[..len]);
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;

@@ -57,6 +57,8 @@ pub struct ExportRequest {
     pub output: OutputOptions,
     /// The saved writeback this export runs for, if any (for `{writeback}` and metadata).
     pub writeback: Option<String>,
+    /// The run's ID, when the caller records the run under it; otherwise a new one.
+    pub run_id: Option<String>,
 }
 
 /// How the output is named, shaped and uploaded: what a saved writeback stores.
@@ -253,7 +255,10 @@ pub fn prepare(
     }
     request.output.validate()?;
     let dataset_id: DatasetId = request.dataset.parse()?;
-    let run_id = uuid::Uuid::now_v7().to_string();
+    let run_id = request
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let started_at = Utc::now();
     let dataset_text = dataset_id.to_string();
     let ctx = NameContext {
