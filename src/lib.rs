@@ -30,6 +30,7 @@ pub mod identity;
 pub mod naming;
 pub mod sas;
 pub mod schedule;
+pub mod scheduler;
 pub mod source;
 pub mod store;
 pub mod writebacks;

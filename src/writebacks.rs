@@ -364,8 +364,9 @@ pub async fn run_once(
             error: Some(Error::Invalid(message)),
         });
     }
-    let outcome = async {
-        let spec = spec_of(&wb)?;
+    // Prepared without holding the store across an await: the store is not `Sync`, and a run
+    // must be able to go to another thread of the scheduler.
+    let prepared = spec_of(&wb).and_then(|spec| {
         let request = ExportRequest {
             account: spec.account,
             container: spec.container,
@@ -375,12 +376,16 @@ pub async fn run_once(
             run_id: Some(run.id.clone()),
         };
         // The owner rule at run time: the export reads the dataset as the writeback's owner.
-        let plan = engine::prepare(store, home, &wb.owner, request, client)?;
-        run.blob = Some(plan.blob().to_owned());
-        run.url = Some(plan.url().to_owned());
-        plan.execute(progress).await
-    }
-    .await;
+        engine::prepare(store, home, &wb.owner, request, client)
+    });
+    let outcome = match prepared {
+        Ok(plan) => {
+            run.blob = Some(plan.blob().to_owned());
+            run.url = Some(plan.url().to_owned());
+            plan.execute(progress).await
+        }
+        Err(e) => Err(e),
+    };
     run.ended_at = Some(Utc::now());
     let error = match outcome {
         Ok(report) => {

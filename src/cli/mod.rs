@@ -74,6 +74,8 @@ enum Command {
     },
     /// Show recent runs, newest first.
     Runs(writeback::RunsArgs),
+    /// Run saved writebacks on their schedules until stopped (SIGTERM or ctrl-c).
+    Serve(ServeArgs),
     /// Import, inspect, share and remove input datasets (the local catalog).
     #[command(subcommand)]
     Dataset(dataset::DatasetCommand),
@@ -95,7 +97,7 @@ impl Context {
 /// Parses the process arguments, runs the command and returns the exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, matches!(cli.command, Command::Serve(_)));
     let ctx = Context {
         home: Home::resolve(cli.home.clone()),
         json: cli.json,
@@ -131,13 +133,48 @@ async fn run(command: Command, ctx: &Context) -> Result<(), Error> {
         Command::Delete { name } => writeback::delete(name, ctx),
         Command::Run { name } => writeback::run(name, ctx).await,
         Command::Runs(args) => writeback::runs(args, ctx),
+        Command::Serve(args) => serve(args, ctx).await,
         Command::Dataset(cmd) => dataset::run(cmd, ctx),
     }
 }
 
-fn init_logging(verbose: u8) {
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Most runs at once, across all writebacks.
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    max_concurrent: u64,
+    /// Seconds active runs may take to finish after SIGTERM or ctrl-c before they are stopped
+    /// and recorded as interrupted.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    grace: u64,
+}
+
+async fn serve(args: ServeArgs, ctx: &Context) -> Result<(), Error> {
+    let options = crate::scheduler::ServeOptions {
+        max_concurrent: args.max_concurrent as usize,
+        grace: Duration::from_secs(args.grace),
+        client: ctx.client.clone(),
+        ..Default::default()
+    };
+    crate::scheduler::serve(ctx.home.clone(), options, shutdown_signal()).await
+}
+
+/// Completes on ctrl-c or SIGTERM (what service managers send to stop a service).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("cannot listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutdown requested");
+}
+
+fn init_logging(verbose: u8, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
+        // The scheduler's log is its output: what ran, what failed, what was retried.
+        0 if serving => "writeback=info",
         0 => "warn",
         1 => "writeback=debug",
         _ => "debug",

@@ -399,6 +399,11 @@ impl Store {
         Ok(out)
     }
 
+    /// Marks this process's `running` runs as interrupted (at shutdown, after stopping them).
+    pub fn interrupt_runs_of(&self, pid: u32) -> Result<Vec<RunRecord>, StoreError> {
+        self.interrupt_dead_runs(|p| p != pid)
+    }
+
     /// The most recent runs, newest first; of one writeback or of all.
     pub fn runs(
         &self,
