@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 
 use crate::accounts::our_sas;
-use crate::support::{self, TestHome, python};
+use crate::support::{self, TestHome, proxy, python};
 
 /// A CSV with the values that break naive exporters. An unquoted empty field is a missing
 /// value; `""` is an empty string.
@@ -657,4 +657,156 @@ fn non_owners_cannot_export() {
         )
         .assert_code(4);
     assert!(!python::list_containers().contains(&container));
+}
+
+/// An account `flaky` whose endpoint is a fault-injecting proxy in front of Azurite.
+fn flaky_account(f: &Fixture) -> proxy::Proxy {
+    flaky_account_named(f, "flaky")
+}
+
+fn multi_block_csv(tag: &str) -> String {
+    let mut csv = String::from("n,tag,payload\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!("{i},{tag},{}\n", "y".repeat(40)));
+    }
+    csv
+}
+
+#[test]
+fn a_failure_midway_leaves_the_previous_blob_intact_and_commits_nothing() {
+    let f = Fixture::new();
+    let p = flaky_account(&f);
+    let container = support::unique_name("midway");
+    let v1 = f.import(&multi_block_csv("v1"), "csv");
+    let v2 = f.import(&multi_block_csv("v2"), "csv");
+    let args = |id: &str| -> Vec<String> {
+        [
+            "export",
+            "--account",
+            "flaky",
+            "--container",
+            &container,
+            "--dataset",
+            id,
+            "--filename",
+            "t",
+            "--create-container",
+            "--block-size",
+            "1MiB",
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    f.home.cmd(args(&v1)).assert_ok();
+    let before = python::download_blob(&container, "t.csv");
+    let etag = python::blob_properties(&container, "t.csv")["etag"].clone();
+
+    // The second block fails past every request retry: the export stops, nothing is committed.
+    p.clear_requests();
+    p.push(proxy::Rule::once(
+        proxy::Match::put_block(),
+        proxy::Fault::Delay(std::time::Duration::ZERO),
+    ));
+    p.push(proxy::Rule::times(
+        proxy::Match::put_block(),
+        proxy::Fault::internal_error(),
+        1000,
+    ));
+    let out = f.home.cmd(args(&v2));
+    out.assert_code(1).assert_stderr_contains("Put Block");
+    assert!(
+        p.requests_matching(&proxy::Match::put_block_list())
+            .is_empty(),
+        "nothing may be committed"
+    );
+    assert_eq!(
+        python::download_blob(&container, "t.csv"),
+        before,
+        "the previous blob must be intact"
+    );
+    assert_eq!(python::blob_properties(&container, "t.csv")["etag"], etag);
+
+    // The commit itself failing leaves the old blob too.
+    let p2 = flaky_account_named(&f, "flaky2");
+    p2.push(proxy::Rule::times(
+        proxy::Match::put_block_list(),
+        proxy::Fault::internal_error(),
+        1000,
+    ));
+    let mut a = args(&v2);
+    a[2] = "flaky2".into();
+    f.home
+        .cmd(a)
+        .assert_code(1)
+        .assert_stderr_contains("Put Block List");
+    assert_eq!(python::download_blob(&container, "t.csv"), before);
+}
+
+fn flaky_account_named(f: &Fixture, name: &str) -> proxy::Proxy {
+    let p = proxy::Proxy::start();
+    let token = our_sas(&f.home, &["--permissions", "rwdlac"]);
+    f.home
+        .cmd([
+            "account",
+            "add",
+            name,
+            "--storage-account",
+            crate::support::ACCOUNT,
+            "--sas-token",
+            &token,
+            "--endpoint",
+            &p.endpoint,
+        ])
+        .assert_ok();
+    p
+}
+
+#[test]
+fn transient_faults_are_retried_and_the_blob_is_exact() {
+    let f = Fixture::new();
+    let p = flaky_account(&f);
+    let container = support::unique_name("transient");
+    let id = f.import(&multi_block_csv("t"), "csv");
+    let plain = support::unique_name("ref");
+    f.export(&plain, &id, &["--filename", "t"]);
+    let expected = python::download_blob(&plain, "t.csv");
+
+    // Throttling with Retry-After, a reset in the middle of a block, a dropped commit answer.
+    p.push(proxy::Rule::once(
+        proxy::Match::put_block(),
+        proxy::Fault::server_busy(1),
+    ));
+    p.push(proxy::Rule::once(
+        proxy::Match::put_block(),
+        proxy::Fault::ResetMidBody,
+    ));
+    p.push(proxy::Rule::once(
+        proxy::Match::put_block_list(),
+        proxy::Fault::server_busy(1),
+    ));
+    let report = f
+        .home
+        .cmd([
+            "export",
+            "--account",
+            "flaky",
+            "--container",
+            &container,
+            "--dataset",
+            &id,
+            "--filename",
+            "t",
+            "--create-container",
+            "--block-size",
+            "1MiB",
+            "--json",
+        ])
+        .assert_ok()
+        .json();
+    assert_eq!(p.pending(), 0, "every fault was hit");
+    let data = python::download_blob(&container, "t.csv");
+    assert_eq!(data, expected);
+    assert_eq!(report["md5"], md5_b64(&data).as_str());
 }
