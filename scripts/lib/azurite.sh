@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # AZURITE_* are read by the scripts that source this file
 # Starting and stopping a local Azurite blob service from bash; sourced by scripts/demo and
 # scripts/bench-export (not run on its own). Run from the repository root, after scripts/setup
 # (it needs node_modules/.bin/azurite-blob and a Python, .venv/bin/python by default).

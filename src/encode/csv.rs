@@ -27,8 +27,8 @@ use super::Encoder;
 use super::column::{Column, Values, check_schema, columns, prepare};
 use super::error::EncodeError;
 use super::text::{
-    SpecialBytes, VecWriter, write_date, write_decimal, write_finite_float, write_int,
-    write_timestamp,
+    SpecialBytes, VecWriter, write_date, write_decimal, write_finite_float, write_i64,
+    write_timestamp, write_u64,
 };
 
 /// The UTF-8 byte order mark, which spreadsheet programs need to read a CSV file as UTF-8.
@@ -282,14 +282,14 @@ impl CsvEncoder {
                 return Ok(());
             }
             Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-            Values::I8(v) => write_int(out, v[row]),
-            Values::I16(v) => write_int(out, v[row]),
-            Values::I32(v) => write_int(out, v[row]),
-            Values::I64(v) => write_int(out, v[row]),
-            Values::U8(v) => write_int(out, v[row]),
-            Values::U16(v) => write_int(out, v[row]),
-            Values::U32(v) => write_int(out, v[row]),
-            Values::U64(v) => write_int(out, v[row]),
+            Values::I8(v) => write_i64(out, i64::from(v[row])),
+            Values::I16(v) => write_i64(out, i64::from(v[row])),
+            Values::I32(v) => write_i64(out, i64::from(v[row])),
+            Values::I64(v) => write_i64(out, i64::from(v[row])),
+            Values::U8(v) => write_u64(out, u64::from(v[row])),
+            Values::U16(v) => write_u64(out, u64::from(v[row])),
+            Values::U32(v) => write_u64(out, u64::from(v[row])),
+            Values::U64(v) => write_u64(out, u64::from(v[row])),
             Values::F32(v) => write_csv_float(out, v[row]),
             Values::F64(v) => write_csv_float(out, v[row]),
             Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),

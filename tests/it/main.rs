@@ -11,3 +11,4 @@ mod export;
 mod harness;
 mod proxy;
 mod secrets;
+mod writebacks;
