@@ -13,7 +13,7 @@ standard library and Microsoft's azure-storage-blob from scripts/requirements-de
     download ENDPOINT TOKEN CONTAINER BLOB PATH
                                          download a blob into a file; print its MD5 (hex)
     md5 PATH                             the MD5 (hex) of a file
-    verify ENDPOINT TOKEN CONTAINER BLOB SIZE MD5_HEX [full|props] [none|gzip|zstd]
+    verify ENDPOINT TOKEN CONTAINER BLOB SIZE MD5_HEX props|full none|gzip|zstd CONTENT_MD5_HEX
                                          check a blob: its size, its Content-MD5 if it has one,
                                          and with `full` the MD5 of its (decompressed) bytes
     report RESULTS.jsonl CSV_BYTES COMMAND
@@ -175,30 +175,35 @@ def md5_file(path):
     return h.hexdigest()
 
 
-def verify(endpoint, token, container_name, blob, size, md5_hex, depth="props", codec="none"):
-    """Size and Content-MD5 of the blob against the file; with depth=full, also the MD5 of the
-    downloaded (and, for gzip/zstd, decompressed with the standard tools) bytes."""
+def verify(endpoint, token, container_name, blob, size, md5_hex, depth, codec, content_md5_hex):
+    """Checks a blob's size and Content-MD5 (if it has one) against SIZE and MD5_HEX; with
+    depth=full also downloads it and compares the MD5 of its bytes, decompressed with the
+    standard `gzip`/`zstd` tools for codec gzip/zstd, with CONTENT_MD5_HEX."""
     client = service(endpoint, token).get_blob_client(container_name, blob)
     props = client.get_blob_properties()
     problems = []
     blob_md5 = props.content_settings.content_md5
     blob_md5 = bytes(blob_md5).hex() if blob_md5 else None
-    if codec == "none":
-        if props.size != int(size):
-            problems.append(f"size {props.size}, expected {size}")
-        if blob_md5 and blob_md5 != md5_hex:
-            problems.append(f"Content-MD5 {blob_md5}, expected {md5_hex}")
+    if props.size != int(size):
+        problems.append(f"size {props.size}, expected {size}")
+    if blob_md5 and blob_md5 != md5_hex:
+        problems.append(f"Content-MD5 {blob_md5}, expected {md5_hex}")
     checked = "size" + (", Content-MD5" if blob_md5 else "")
+
+    def raw_chunks():
+        # Raw bytes: the SDK would otherwise undo a Content-Encoding itself.
+        return client.download_blob(max_concurrency=4, decompress=False).chunks()
+
     if depth == "full":
         h = hashlib.md5()
         content_checked = True
         if codec == "none":
-            for chunk in client.download_blob(max_concurrency=4, decompress=False).chunks():
+            for chunk in raw_chunks():
                 h.update(chunk)
-            checked += ", downloaded bytes' MD5"
+            checked += ", MD5 of the downloaded bytes"
         elif shutil.which(codec) is None:
             content_checked = False
-            checked += f" (no `{codec}` command: decompressed bytes not checked)"
+            checked += f" (no `{codec}` command: the decompressed bytes are not checked)"
         else:
             proc = subprocess.Popen(
                 [shutil.which(codec), "-dc"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
@@ -206,8 +211,7 @@ def verify(endpoint, token, container_name, blob, size, md5_hex, depth="props", 
 
             def feed():
                 try:
-                    # Raw bytes: the SDK would otherwise undo the Content-Encoding itself.
-                    for chunk in client.download_blob(max_concurrency=4, decompress=False).chunks():
+                    for chunk in raw_chunks():
                         proc.stdin.write(chunk)
                 except BrokenPipeError:
                     pass  # the decompressor gave up; its exit code says so
@@ -221,13 +225,13 @@ def verify(endpoint, token, container_name, blob, size, md5_hex, depth="props", 
             feeder.join()
             if proc.wait() != 0:
                 problems.append(f"`{codec} -dc` failed on the blob")
-            checked += f", MD5 after `{codec} -dc`"
-        if content_checked and h.hexdigest() != md5_hex:
-            problems.append(f"content MD5 {h.hexdigest()}, expected {md5_hex}")
+            checked += f", MD5 of the bytes `{codec} -dc` gives back"
+        if content_checked and h.hexdigest() != content_md5_hex:
+            problems.append(f"content MD5 {h.hexdigest()}, expected {content_md5_hex}")
     if problems:
         print(f"MISMATCH {container_name}/{blob}: " + "; ".join(problems))
         sys.exit(1)
-    print(f"verified {checked} ({props.size} bytes)")
+    print(f"checked {checked} ({props.size} bytes)")
 
 
 # --- report --------------------------------------------------------------------------------------

@@ -156,6 +156,12 @@ impl DataWriter {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_statistics_enabled(if std::env::var_os("WB_EXP_CHUNK_STATS").is_some() {
+                parquet::file::properties::EnabledStatistics::Chunk
+            } else {
+                parquet::file::properties::EnabledStatistics::Page
+            })
+            .set_dictionary_enabled(std::env::var_os("WB_EXP_NO_DICT").is_none())
             .build();
         let writer = ArrowWriter::try_new(
             BufWriter::with_capacity(WRITE_BUFFER, file),

@@ -142,7 +142,21 @@ pub(crate) async fn run(cmd: AccountCommand, ctx: &Context) -> Result<(), Error>
             Ok(())
         }
         AccountCommand::Test { name } => {
-            let view = accounts::test(&store, &name, &ctx.client).await?;
+            let mut view = accounts::test(&store, &name, &ctx.client).await?;
+            // Scheduled writebacks that will run after the token has expired.
+            for wb in crate::writebacks::list(&store)? {
+                if wb.record.account != name {
+                    continue;
+                }
+                let now = chrono::Utc::now();
+                if let Some(w) =
+                    crate::writebacks::expiry_warning(&name, view.record.expiry, wb.next_run, now)
+                    && view.record.expiry > now
+                {
+                    view.warnings
+                        .push(format!("writeback '{}': {w}", wb.record.name));
+                }
+            }
             if ctx.json {
                 output::json(&view);
             } else {

@@ -78,9 +78,10 @@ pub enum Fault {
     /// Wait this long (after reading the request head), then forward.
     Delay(Duration),
     /// Break the connection with a TCP reset (`SO_LINGER` 0) halfway through a body:
-    /// - a request with a body: the head and half of the body are forwarded, then both the
-    ///   client's and the upstream connection are reset, so Azurite sees an aborted request and
-    ///   the client an error while sending or waiting;
+    /// - a request with a body: the head and half of the body (of a chunked body, the first
+    ///   16 KiB, or all of a shorter one) are forwarded, then both the client's and the upstream
+    ///   connection are reset, so Azurite sees an aborted request and the client an error while
+    ///   sending or waiting;
     /// - a request without a body (GET, DELETE, ...): it is forwarded, Azurite's status line,
     ///   headers and half of its body reach the client, then the client's connection is reset;
     ///   if the answer has no body, the reset comes before anything of it is relayed (the
@@ -299,7 +300,9 @@ struct Shared {
     upstream: SocketAddr,
     stop: AtomicBool,
     rules: Mutex<Vec<Rule>>,
-    seen: Mutex<Vec<Seen>>,
+    /// Every request seen, each with a sequence number that `update` finds it by.
+    seen: Mutex<Vec<(u64, Seen)>>,
+    next_seen: AtomicU64,
     /// Clones of every open client and upstream socket, to shut them down on drop.
     sockets: Mutex<HashMap<u64, TcpStream>>,
     next_socket: AtomicU64,
@@ -323,6 +326,7 @@ impl Proxy {
             stop: AtomicBool::new(false),
             rules: Mutex::new(Vec::new()),
             seen: Mutex::new(Vec::new()),
+            next_seen: AtomicU64::new(0),
             sockets: Mutex::new(HashMap::new()),
             next_socket: AtomicU64::new(0),
             next_connection: AtomicU64::new(0),
@@ -352,7 +356,8 @@ impl Proxy {
 
     /// Every request seen so far, in arrival order.
     pub fn requests(&self) -> Vec<Seen> {
-        self.shared.seen.lock().unwrap().clone()
+        let seen = self.shared.seen.lock().unwrap();
+        seen.iter().map(|(_, s)| s.clone()).collect()
     }
 
     /// The requests seen so far that `m` matches.
@@ -471,16 +476,17 @@ impl Shared {
         Some(fault)
     }
 
-    fn record(&self, seen: Seen) -> usize {
-        let mut all = self.seen.lock().unwrap();
-        all.push(seen);
-        all.len() - 1
+    fn record(&self, seen: Seen) -> u64 {
+        let id = self.next_seen.fetch_add(1, Ordering::SeqCst);
+        self.seen.lock().unwrap().push((id, seen));
+        id
     }
 
-    fn update(&self, index: usize, f: impl FnOnce(&mut Seen)) {
-        // `clear_requests` may have emptied the list meanwhile.
-        if let Some(seen) = self.seen.lock().unwrap().get_mut(index) {
-            f(seen);
+    fn update(&self, id: u64, f: impl FnOnce(&mut Seen)) {
+        // Gone if `clear_requests` ran meanwhile.
+        let mut seen = self.seen.lock().unwrap();
+        if let Some((_, s)) = seen.iter_mut().rev().find(|(i, _)| *i == id) {
+            f(s);
         }
     }
 
@@ -602,7 +608,7 @@ impl Conn<'_> {
     }
 
     /// Reads and discards the request body; returns false if the client went away.
-    fn drain_body(&mut self, req: &Request, index: usize) -> bool {
+    fn drain_body(&mut self, req: &Request, index: u64) -> bool {
         match copy_body(
             &mut self.reader,
             &req.framing,
@@ -621,7 +627,7 @@ impl Conn<'_> {
     fn answer_error(
         &mut self,
         req: &Request,
-        index: usize,
+        index: u64,
         status: u16,
         code: &str,
         retry_after: Option<u32>,
@@ -703,7 +709,7 @@ impl Conn<'_> {
 
     /// Forwards one request and relays the answer; with `reset`, breaks the connection halfway
     /// through the request body or the response body (see [`Fault::ResetMidBody`]).
-    fn forward(&mut self, req: &Request, index: usize, reset: bool) -> Next {
+    fn forward(&mut self, req: &Request, index: u64, reset: bool) -> Next {
         let reset_request = reset && req.framing.has_body();
         let reset_response = reset && !reset_request;
         if req.expect_continue
@@ -752,9 +758,11 @@ impl Conn<'_> {
             limit,
             &mut self.buf,
         ) {
-            Ok((n, complete)) => {
+            Ok((n, _complete)) => {
                 self.shared.update(index, |s| s.body_bytes = n);
-                if reset_request && !complete {
+                if reset_request {
+                    // Usually mid-body; a chunked body shorter than RESET_AFTER_CHUNKED went
+                    // through whole, and the reset comes before the answer.
                     self.drop_upstream(true);
                     return self.reset_client();
                 }
