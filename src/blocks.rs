@@ -101,10 +101,12 @@ mod tests {
     const GIB: u64 = 1 << 30;
     const TIB: u64 = 1 << 40;
 
+    /// (estimated output, requested, expected block size or error fragment, why)
+    type Case = (u64, Option<u64>, Result<u64, &'static str>, &'static str);
+
     #[test]
     fn planner_table() {
-        // (estimated output, requested, expected block size or error fragment, why)
-        let cases: &[(u64, Option<u64>, Result<u64, &str>, &str)] = &[
+        let cases: &[Case] = &[
             (
                 0,
                 None,

@@ -184,7 +184,8 @@ mod tests {
     fn names() {
         use FilenameMode::*;
         let longest = format!("{}.csv", "x".repeat(1020));
-        let cases: &[(FilenameMode, Option<&str>, &str, Result<&str, &str>)] = &[
+        type Case<'a> = (FilenameMode, Option<&'a str>, &'a str, Result<&'a str, &'a str>);
+        let cases: &[Case] = &[
             (
                 DatasetId,
                 None,
