@@ -190,6 +190,14 @@ fn explain(status: u16, code: Option<&str>) -> Option<&'static str> {
         Some("ContainerBeingDeleted") => "the container is being deleted; try again in a minute",
         Some("ContainerAlreadyExists") => "the container already exists",
         Some("BlobNotFound") => "the blob does not exist",
+        Some("ConditionNotMet") => {
+            "the blob changed while this export was writing to it (another writer got there \
+             first); nothing was committed, so run the export again"
+        }
+        Some("InvalidBlobType") => {
+            "a blob of that name exists as an append or page blob, which a block blob cannot \
+             replace; choose another name or delete it first"
+        }
         Some("ResourceNotFound") => {
             "the resource does not exist; check the storage account name and endpoint"
         }

@@ -191,14 +191,14 @@ impl Target<'_> {
     }
 }
 
-/// SHA-256 over the column names and types: stored in the blob's metadata so a later append can
-/// tell whether the layout changed (metadata values must be short ASCII; names may be neither).
+/// SHA-256 over the column names, in order: stored in the blob's metadata so a later append
+/// can tell whether the layout changed (metadata values must be short ASCII; names may be
+/// neither). Types are left out on purpose: appends are CSV or JSON Lines, whose text does not
+/// change when a column's inferred type does (an empty import infers text).
 pub fn columns_fingerprint(schema: &SchemaRef) -> String {
     let mut h = sha2::Sha256::new();
     for f in schema.fields() {
         h.update(f.name().as_bytes());
-        h.update([0x1f]);
-        h.update(f.data_type().to_string().as_bytes());
         h.update([0x1e]);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -298,6 +298,10 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
         while let Some(block) = prepared.next().await {
             let (data, md5, size) = block?;
             used_block_size = size;
+            if data.is_empty() && appending {
+                // Nothing to add (an empty dataset): Azure has no empty blocks.
+                continue;
+            }
             let data = Bytes::from(data);
             bytes += data.len() as u64;
             let mut h = whole.take().expect("hasher is put back after each block");
@@ -361,8 +365,7 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
                     .put_block_list(target.container, target.blob, &[], &uploader.ids, &headers)
                     .await
             }
-        }
-        .map_err(|e| commit_error(e, target))?;
+        }?;
         Ok(Outcome {
             rows,
             bytes,
@@ -380,16 +383,6 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
         Error::Azure(a) => target.missing_container(a),
         other => other,
     })
-}
-
-fn commit_error(e: AzureError, target: Target<'_>) -> AzureError {
-    if e.status() == Some(412) {
-        tracing::warn!(
-            blob = target.blob,
-            "the blob changed while appending; nothing was committed"
-        );
-    }
-    e
 }
 
 /// Compresses a chunk (as a self-contained member/frame) and computes its MD5.

@@ -388,6 +388,15 @@ fn append_twice_gives_one_header_and_all_rows() {
     let props = python::blob_properties(&container, "log.csv");
     assert_eq!(props["metadata"]["rows"], "4");
 
+    // Appending an empty dataset adds nothing and fails nothing.
+    let none = f.import("k,v\n", "csv");
+    f.export(&container, &none, &args);
+    let same = python::download_blob(&container, "log.csv");
+    assert_eq!(
+        String::from_utf8(same).unwrap(),
+        "k,v\r\n1,a\r\n2,b\r\n3,c\r\n3,c\r\n"
+    );
+
     // Different columns: refused, blob unchanged.
     let other = f.import("x,y,z\n1,2,3\n", "csv");
     f.export_raw(&container, &other, &args)
