@@ -184,7 +184,12 @@ mod tests {
     fn names() {
         use FilenameMode::*;
         let longest = format!("{}.csv", "x".repeat(1020));
-        type Case<'a> = (FilenameMode, Option<&'a str>, &'a str, Result<&'a str, &'a str>);
+        type Case<'a> = (
+            FilenameMode,
+            Option<&'a str>,
+            &'a str,
+            Result<&'a str, &'a str>,
+        );
         let cases: &[Case] = &[
             (
                 DatasetId,

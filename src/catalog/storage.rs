@@ -9,10 +9,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::error::CatalogError;
 use crate::store::Home;
@@ -153,16 +154,23 @@ pub(crate) struct DataWriter {
 impl DataWriter {
     /// Starts a Parquet file with `schema`.
     pub(crate) fn new(file: File, path: &Path, schema: SchemaRef) -> Result<Self, CatalogError> {
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-            .set_statistics_enabled(if std::env::var_os("WB_EXP_CHUNK_STATS").is_some() {
-                parquet::file::properties::EnabledStatistics::Chunk
-            } else {
-                parquet::file::properties::EnabledStatistics::Page
-            })
-            .set_dictionary_enabled(std::env::var_os("WB_EXP_NO_DICT").is_none())
-            .build();
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES));
+        for field in schema.fields() {
+            if is_fixed_len_byte_array(field.data_type()) {
+                // The Parquet writer keeps each column chunk's min/max in the file metadata until
+                // the file is closed, and for fixed-length byte arrays (how decimals are stored)
+                // those values are slices of the whole buffer they were encoded in: every row
+                // group would pin a few hundred kilobytes, so memory would grow with the file.
+                // Nothing reads these statistics; skip them.
+                props = props.set_column_statistics_enabled(
+                    ColumnPath::new(vec![field.name().clone()]),
+                    EnabledStatistics::None,
+                );
+            }
+        }
+        let props = props.build();
         let writer = ArrowWriter::try_new(
             BufWriter::with_capacity(WRITE_BUFFER, file),
             schema,
@@ -262,6 +270,19 @@ fn write_all(
     file.sync_all().map_err(io)?;
     let bytes = file.metadata().map_err(io)?.len();
     Ok((rows, bytes))
+}
+
+/// Arrow types the Parquet writer stores as `FIXED_LEN_BYTE_ARRAY`.
+fn is_fixed_len_byte_array(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+            | DataType::FixedSizeBinary(_)
+            | DataType::Float16
+    )
 }
 
 pub(crate) fn storage_err(path: &Path, e: impl std::fmt::Display) -> CatalogError {

@@ -144,7 +144,8 @@ impl CsvOptions {
 
 /// Bytes that the native writers of non-text types can produce: digits, signs, `.`, `:`, the
 /// letters of `e`, `T`, `Z`, `NaN`, `inf`, `true` and `false`. When the delimiter or the quote
-/// is one of them, those values too must be checked for quoting.
+/// is one of them, or the null text is made of them only (`0`, `NaN`, `-`), those values too
+/// must be checked for quoting.
 fn typed_alphabet_contains(b: u8) -> bool {
     b.is_ascii_digit() || b"+-.:eTZNanifrulst".contains(&b)
 }
@@ -182,7 +183,9 @@ impl CsvEncoder {
             null_text: opts.null_text.clone().into_bytes(),
             special: SpecialBytes::new([opts.delimiter, opts.quote, b'\r', b'\n']),
             scan_typed: typed_alphabet_contains(opts.delimiter)
-                || typed_alphabet_contains(opts.quote),
+                || typed_alphabet_contains(opts.quote)
+                || (!opts.null_text.is_empty()
+                    && opts.null_text.bytes().all(typed_alphabet_contains)),
             preamble: None,
             finished: false,
             scratch: Vec::new(),

@@ -129,7 +129,10 @@ impl FromStr for Format {
 /// clears `out`; the caller may drain it between calls (e.g. into upload blocks).
 pub trait Encoder: Send {
     /// Appends the encoding of `batch`. The batch must have the schema the encoder was made
-    /// with. A Parquet encoder may append nothing until a row group is complete.
+    /// with. CSV and JSON Lines append the batch's rows; Parquet appends nothing until a row
+    /// group is complete and then the whole group at once (up to about
+    /// [`PARQUET_ROW_GROUP_BYTES`]; when `out` is empty it takes over the encoder's buffer, whose
+    /// capacity is then that large).
     fn write_batch(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 
     /// Appends whatever ends the file (everything still buffered, the Parquet footer).

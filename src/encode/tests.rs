@@ -652,6 +652,30 @@ fn delimiters_that_appear_in_numbers_and_dates_force_quoting() {
 }
 
 #[test]
+fn typed_values_equal_to_the_null_text_are_quoted() {
+    let b = batch(vec![
+        (
+            "i",
+            Arc::new(Int64Array::from(vec![Some(0), None, Some(10)])),
+        ),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![Some(f64::NAN), None, Some(0.0)])),
+        ),
+    ]);
+    let zero = CsvOptions {
+        null_text: "0".into(),
+        ..lf()
+    };
+    assert_eq!(csv_with(&zero, &b), "i,f\n\"0\",NaN\n0,0\n10,0.0\n");
+    let nan = CsvOptions {
+        null_text: "NaN".into(),
+        ..lf()
+    };
+    assert_eq!(csv_with(&nan, &b), "i,f\n0,\"NaN\"\nNaN,NaN\n10,0.0\n");
+}
+
+#[test]
 fn bad_csv_options_are_refused_with_a_reason() {
     let cases: Vec<(CsvOptions, &str)> = vec![
         (

@@ -130,9 +130,40 @@ fn write_decimal_wide(out: &mut Vec<u8>, v: i128, scale: i8) {
     }
 }
 
+/// Day counts (since 1970-01-01) of 0000-01-01 and 9999-12-31: the years with four digits.
+const FOUR_DIGIT_YEARS: std::ops::RangeInclusive<i64> = -719_528..=2_932_896;
+
+/// The date of a day count in [`FOUR_DIGIT_YEARS`], by Neri and Schneider's algorithm
+/// ("Euclidean affine functions and their application to calendar algorithms", 2022): 32-bit
+/// multiplications and shifts only, about twice as fast as [`civil_from_days`].
+#[inline(always)]
+fn civil_from_days_fast(days: i64) -> (u32, u32, u32) {
+    // Shifted by 82 eras of 400 years so every value is positive.
+    const SHIFT_DAYS: i64 = 719_468 + 146_097 * 82;
+    const SHIFT_YEARS: u32 = 400 * 82;
+    let n = (days + SHIFT_DAYS) as u32;
+    let n1 = 4 * n + 3;
+    let century = n1 / 146_097;
+    let n_c = n1 % 146_097 / 4;
+    let n2 = 4 * n_c + 3;
+    let p2 = 2_939_745u64 * u64::from(n2);
+    let z = (p2 >> 32) as u32;
+    let n_y = (p2 as u32) / 2_939_745 / 4;
+    let year = 100 * century + z;
+    let n3 = 2141 * n_y + 197_913;
+    let month = n3 >> 16;
+    let day = (n3 & 0xffff) / 2141 + 1;
+    let january_or_february = u32::from(n_y >= 306);
+    let month = if january_or_february == 1 {
+        month - 12
+    } else {
+        month
+    };
+    (year + january_or_february - SHIFT_YEARS, month, day)
+}
+
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`, exact for every `i64` day count an Arrow value can produce).
-#[inline]
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -150,16 +181,21 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// expanded form, as chrono prints them: `+10000-01-01`, `-0001-12-31`.
 #[inline]
 pub(crate) fn write_date(out: &mut Vec<u8>, days: i64) {
-    let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
+    if FOUR_DIGIT_YEARS.contains(&days) {
+        let (year, month, day) = civil_from_days_fast(days);
         // Formatted in place and copied once: a fixed-size copy compiles to two moves, where
         // five small appends each check the capacity.
-        out.extend_from_slice(&date_bytes(year as u32, month, day));
+        out.extend_from_slice(&date_bytes(year, month, day));
     } else {
-        write_expanded_year(out, year);
-        let md = date_bytes(0, month, day);
-        out.extend_from_slice(&md[4..]);
+        write_date_expanded(out, days);
     }
+}
+
+#[cold]
+fn write_date_expanded(out: &mut Vec<u8>, days: i64) {
+    let (year, month, day) = civil_from_days(days);
+    write_expanded_year(out, year);
+    out.extend_from_slice(&date_bytes(0, month, day)[4..]);
 }
 
 /// `YYYY-MM-DD` for a year of at most four digits.
@@ -426,6 +462,14 @@ mod tests {
                 wide,
                 "{v} {scale}"
             );
+        }
+    }
+
+    #[test]
+    fn both_date_algorithms_agree_on_every_four_digit_year() {
+        for days in FOUR_DIGIT_YEARS {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(civil_from_days_fast(days), (y as u32, m, d), "{days}");
         }
     }
 

@@ -390,8 +390,10 @@ fn prepare_block(chunk: Chunk, compression: Compression) -> Result<(Vec<u8>, [u8
     let data = match compression {
         Compression::None => chunk.data,
         c => {
-            let mut out = Vec::with_capacity(chunk.data.len() / 2);
+            let mut out = Vec::with_capacity(c.max_output(chunk.data.len()));
             compress::compress_chunk(c, None, &chunk.data, &mut out)?;
+            // The block waits for its upload holding only its compressed bytes.
+            out.shrink_to_fit();
             out
         }
     };
@@ -434,6 +436,11 @@ fn produce(
                 let mut next = Vec::with_capacity(size as usize + size as usize / 8);
                 next.extend_from_slice(&buf[size as usize..]);
                 buf.truncate(size as usize);
+                if buf.capacity() > size as usize * 3 / 2 {
+                    // Parquet hands over whole row groups, which can leave the buffer far larger
+                    // than a block; a block in flight should hold only its own bytes.
+                    buf.shrink_to_fit();
+                }
                 let data = std::mem::replace(&mut buf, next);
                 if tx
                     .blocking_send(Chunk {
