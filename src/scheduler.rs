@@ -110,6 +110,15 @@ pub async fn serve(
             _ = tick.tick() => {
                 let now = Utc::now();
                 let mut due: Vec<(String, Trigger, u32)> = Vec::new();
+                // Retries first: a retry waits (it is not skipped) while its writeback is busy,
+                // and it stands in for a scheduled fire that falls due at the same moment.
+                retries.retain(|r| {
+                    let ready = r.due <= now && !active.contains_key(&r.name) && !due.iter().any(|d| d.0 == r.name);
+                    if ready {
+                        due.push((r.name.clone(), Trigger::Retry, r.attempt));
+                    }
+                    !ready
+                });
                 for wb in store.writebacks()? {
                     let Ok(spec) = spec_of(&wb) else { continue };
                     if spec.schedule == Schedule::Manual {
@@ -122,21 +131,15 @@ pub async fn serve(
                         slot.next = first_fire(&store, &wb.name, &spec.schedule, now);
                     }
                     if let Some(next) = slot.next.filter(|n| *n <= now) {
-                        due.push((wb.name.clone(), Trigger::Schedule, 1));
                         // The next fire after this one; never in the past, so a long pause
                         // (a suspended laptop) fires once, not once per missed interval.
                         slot.next = spec.schedule.next_fire(next).map(|t| if t <= now { spec.schedule.next_fire(now).unwrap_or(t) } else { t });
+                        if !due.iter().any(|d| d.0 == wb.name) {
+                            due.push((wb.name.clone(), Trigger::Schedule, 1));
+                        }
                     }
                 }
                 slots.retain(|name, _| store.writeback(name).is_ok());
-                retries.retain(|r| {
-                    if r.due <= now {
-                        due.push((r.name.clone(), Trigger::Retry, r.attempt));
-                        false
-                    } else {
-                        true
-                    }
-                });
                 for (name, trigger, attempt) in due {
                     if active.contains_key(&name) {
                         record_skip(&store, &name, trigger, attempt);

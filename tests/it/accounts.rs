@@ -220,7 +220,7 @@ fn unusable_tokens_are_rejected_offline_with_their_own_message() {
             format!("{}\n{}", &good[..30], &good[30..]),
             "character 31",
         ),
-        ("garbage", "hello world".to_owned(), "position"),
+        ("garbage", "hello world".to_owned(), "character 6"),
         ("not a SAS", "sv=2021-12-02&foo=bar".to_owned(), "account"),
     ];
     for (what, token, needle) in &cases {
