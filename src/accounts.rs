@@ -9,9 +9,6 @@ use crate::error::{Error, Result};
 use crate::sas::{self, AccountSas, Operation};
 use crate::store::{AccountRecord, NewAccount, Store};
 
-/// Longest local account name; a name is typed on command lines, so it stays short.
-const MAX_NAME_LEN: usize = 64;
-
 /// Tokens expiring sooner than this are flagged when saved or tested.
 const EXPIRY_WARNING_DAYS: i64 = 7;
 
@@ -48,20 +45,7 @@ struct Checked {
 
 /// Checks a local account name: what the user types to refer to a saved account.
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "'{name}' is not a valid account name: use 1 to {MAX_NAME_LEN} letters, digits, '-', \
-             '_' or '.', starting with a letter or digit"
-        )))
-    }
+    crate::naming::validate_local_name("account", name).map_err(Error::Invalid)
 }
 
 /// Parses the token and endpoint and runs every offline check for listing containers.

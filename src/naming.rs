@@ -10,6 +10,28 @@ pub const MAX_BLOB_NAME_LEN: usize = 1024;
 /// Most path segments a blob name may have.
 pub const MAX_BLOB_SEGMENTS: usize = 254;
 
+/// Longest name of a saved account or writeback: typed on command lines, so it stays short.
+pub const MAX_LOCAL_NAME_LEN: usize = 64;
+
+/// Checks the name of a saved account or writeback (`kind`): 1 to 64 ASCII letters, digits,
+/// `-`, `_` or `.`, starting with a letter or digit, so it needs no quoting in a shell or a URL.
+pub fn validate_local_name(kind: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_LOCAL_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a valid {kind} name: use 1 to {MAX_LOCAL_NAME_LEN} letters, digits, \
+             '-', '_' or '.', starting with a letter or digit"
+        ))
+    }
+}
+
 /// How the blob is named.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,

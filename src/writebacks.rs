@@ -20,9 +20,6 @@ use crate::sas::Operation;
 use crate::schedule::{RetryPolicy, Schedule};
 use crate::store::{Busy, Home, RunRecord, RunStatus, Store, StoreError, Trigger, WritebackRecord};
 
-/// Longest writeback name.
-const MAX_NAME_LEN: usize = 64;
-
 /// A writeback as the user describes it.
 #[derive(Debug, Clone)]
 pub struct WritebackSpec {
@@ -71,20 +68,7 @@ impl WritebackView {
 
 /// Checks a writeback name.
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "'{name}' is not a valid writeback name: use 1 to {MAX_NAME_LEN} letters, digits, \
-             '-', '_' or '.', starting with a letter or digit"
-        )))
-    }
+    crate::naming::validate_local_name("writeback", name).map_err(Error::Invalid)
 }
 
 /// The token permissions a writeback's exports need.

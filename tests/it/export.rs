@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 
 use crate::accounts::our_sas;
-use crate::support::{self, TestHome, proxy, python};
+use crate::support::{self, Fixture, proxy, python};
 
 /// A CSV with the values that break naive exporters. An unquoted empty field is a missing
 /// value; `""` is an empty string.
@@ -29,39 +29,14 @@ const TRICKY_EXPECTED: &str = "id,name,code,amount,ratio,day,at\r\n\
 4,\"\",100,0.00,-0.0,2000-12-31,2000-12-31T12:00:00.000000\r\n\
 5,ünïcødé 日本 🎉,9,3.14,1e-300,1999-01-01,1999-01-01T01:02:03.000000\r\n";
 
-/// A home with an emulator account `emu` (all permissions) and the helpers the tests share.
-struct Fixture {
-    home: TestHome,
-    inputs: tempfile::TempDir,
+/// Exports through account `emu`, creating the container on the way.
+trait Export {
+    fn export(&self, container: &str, dataset: &str, extra: &[&str]) -> serde_json::Value;
+    fn export_raw(&self, container: &str, dataset: &str, extra: &[&str]) -> support::CliOutput;
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let home = TestHome::new();
-        home.add_azurite_account("emu", &our_sas(&home, &["--permissions", "rwdlac"]))
-            .assert_ok();
-        Fixture {
-            home,
-            inputs: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Imports `content` (named with `ext`) and returns the dataset ID.
-    fn import(&self, content: &str, ext: &str) -> String {
-        let path = self
-            .inputs
-            .path()
-            .join(format!("in-{}.{ext}", support::unique_name("f")));
-        std::fs::write(&path, content).unwrap();
-        let out = self
-            .home
-            .cmd(["dataset", "import", path.to_str().unwrap()])
-            .assert_ok()
-            .clone();
-        out.stdout_trimmed().to_owned()
-    }
-
-    /// Runs an export into `container` (created on the way) and returns its JSON report.
+impl Export for Fixture {
+    /// Runs an export into `container` and returns its JSON report.
     #[track_caller]
     fn export(&self, container: &str, dataset: &str, extra: &[&str]) -> serde_json::Value {
         let out = self.export_raw(container, dataset, extra);
@@ -110,7 +85,7 @@ fn through(tool: &str, args: &[&str], data: &[u8]) -> Vec<u8> {
 #[test]
 fn csv_round_trip_is_byte_exact_and_the_blob_is_described() {
     let f = Fixture::new();
-    let id = f.import(TRICKY_CSV, "csv");
+    let id = f.import(TRICKY_CSV);
     let container = support::unique_name("csv");
     let report = f.export(&container, &id, &[]);
     let blob = format!("{id}.csv");
@@ -131,7 +106,7 @@ fn csv_round_trip_is_byte_exact_and_the_blob_is_described() {
     assert_eq!(props["metadata"]["run_id"], report["run_id"]);
 
     // The exported file imports back to the same rows: nothing was lost on the way.
-    let back = f.import(&String::from_utf8(data).unwrap(), "csv");
+    let back = f.import(&String::from_utf8(data).unwrap());
     let a = f
         .home
         .cmd(["dataset", "preview", &id, "--json"])
@@ -148,7 +123,7 @@ fn csv_round_trip_is_byte_exact_and_the_blob_is_described() {
 #[test]
 fn csv_options_delimiter_null_text_bom_lf_and_no_header() {
     let f = Fixture::new();
-    let id = f.import("a,b\n1,\n2,x\n", "csv");
+    let id = f.import("a,b\n1,\n2,x\n");
     let container = support::unique_name("csvopts");
     f.export(
         &container,
@@ -181,7 +156,7 @@ fn csv_options_delimiter_null_text_bom_lf_and_no_header() {
 #[test]
 fn jsonl_round_trip() {
     let f = Fixture::new();
-    let id = f.import(TRICKY_CSV, "csv");
+    let id = f.import(TRICKY_CSV);
     let container = support::unique_name("jsonl");
     f.export(&container, &id, &["--format", "jsonl"]);
     let data = python::download_blob(&container, &format!("{id}.jsonl"));
@@ -207,7 +182,7 @@ fn jsonl_round_trip() {
 #[test]
 fn parquet_round_trip_keeps_the_schema() {
     let f = Fixture::new();
-    let id = f.import(TRICKY_CSV, "csv");
+    let id = f.import(TRICKY_CSV);
     let container = support::unique_name("parquet");
     f.export(&container, &id, &["--format", "parquet", "--filename", "t"]);
     let data = python::download_blob(&container, "t.parquet");
@@ -242,7 +217,7 @@ fn gzip_and_zstd_decode_with_the_standard_tools() {
     for i in 0..60_000 {
         csv.push_str(&format!("{i},row number {i} with some text to compress\n"));
     }
-    let id = f.import(&csv, "csv");
+    let id = f.import(&csv);
     let plain_container = support::unique_name("plain");
     f.export(&plain_container, &id, &[]);
     let plain = python::download_blob(&plain_container, &format!("{id}.csv"));
@@ -271,7 +246,7 @@ fn a_multi_block_export_commits_every_block_with_the_right_md5() {
     for i in 0..50_000 {
         csv.push_str(&format!("{i},{}\n", "x".repeat(i % 97)));
     }
-    let id = f.import(&csv, "csv");
+    let id = f.import(&csv);
     let container = support::unique_name("blocks");
     let report = f.export(
         &container,
@@ -298,7 +273,7 @@ fn a_multi_block_export_commits_every_block_with_the_right_md5() {
 #[test]
 fn filename_modes_placeholders_and_awkward_names() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("names");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let cases = [
@@ -372,12 +347,12 @@ fn filename_modes_placeholders_and_awkward_names() {
 #[test]
 fn append_twice_gives_one_header_and_all_rows() {
     let f = Fixture::new();
-    let first = f.import("k,v\n1,a\n2,b\n", "csv");
+    let first = f.import("k,v\n1,a\n2,b\n");
     let container = support::unique_name("append");
     let args = ["--filename", "log", "--update-method", "append"];
     let r1 = f.export(&container, &first, &args);
     assert_eq!(r1["rows"], 2);
-    let second = f.import("k,v\n3,c\n", "csv");
+    let second = f.import("k,v\n3,c\n");
     f.export(&container, &second, &args);
     f.export(&container, &second, &args);
     let data = python::download_blob(&container, "log.csv");
@@ -389,7 +364,7 @@ fn append_twice_gives_one_header_and_all_rows() {
     assert_eq!(props["metadata"]["rows"], "4");
 
     // Appending an empty dataset adds nothing and fails nothing.
-    let none = f.import("k,v\n", "csv");
+    let none = f.import("k,v\n");
     f.export(&container, &none, &args);
     let same = python::download_blob(&container, "log.csv");
     assert_eq!(
@@ -398,7 +373,7 @@ fn append_twice_gives_one_header_and_all_rows() {
     );
 
     // Different columns: refused, blob unchanged.
-    let other = f.import("x,y,z\n1,2,3\n", "csv");
+    let other = f.import("x,y,z\n1,2,3\n");
     f.export_raw(&container, &other, &args)
         .assert_code(2)
         .assert_stderr_contains("different columns");
@@ -412,7 +387,7 @@ fn append_to_a_blob_another_tool_wrote_in_one_piece() {
     let container = support::unique_name("foreign");
     support::create_container(&container);
     python::upload_blob(&container, "t.csv", b"k,v\r\n0,z\r\n");
-    let id = f.import("k,v\n1,a\n", "csv");
+    let id = f.import("k,v\n1,a\n");
     f.export(
         &container,
         &id,
@@ -437,9 +412,9 @@ fn append_to_a_blob_another_tool_wrote_in_one_piece() {
 fn replace_over_an_existing_blob_and_an_empty_dataset() {
     let f = Fixture::new();
     let container = support::unique_name("replace");
-    let big = f.import("a,b\n1,2\n3,4\n", "csv");
+    let big = f.import("a,b\n1,2\n3,4\n");
     f.export(&container, &big, &["--filename", "r"]);
-    let empty = f.import("a,b\n", "csv");
+    let empty = f.import("a,b\n");
     let report = f.export(&container, &empty, &["--filename", "r"]);
     assert_eq!(report["rows"], 0);
     assert_eq!(python::download_blob(&container, "r.csv"), b"a,b\r\n");
@@ -460,7 +435,7 @@ fn replace_over_an_existing_blob_and_an_empty_dataset() {
 #[test]
 fn bad_requests_are_refused_before_writing() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("bad");
     support::create_container(&container);
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
@@ -538,7 +513,7 @@ fn dedup_flags(args: Vec<&str>) -> Vec<&str> {
 #[test]
 fn a_missing_container_needs_create_container() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("missing");
     f.home
         .cmd([
@@ -561,7 +536,7 @@ fn a_missing_container_needs_create_container() {
 #[test]
 fn tokens_lacking_a_permission_name_the_letter() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("perm");
     support::create_container(&container);
     let cases = [
@@ -594,7 +569,7 @@ fn tokens_lacking_a_permission_name_the_letter() {
 #[test]
 fn a_name_held_by_an_append_blob_is_refused() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("blobtype");
     support::create_container(&container);
     python::py_ok(
@@ -609,7 +584,7 @@ fn a_name_held_by_an_append_blob_is_refused() {
 #[test]
 fn dry_run_writes_nothing() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("dry");
     let out = f.home.cmd([
         "export",
@@ -648,7 +623,7 @@ fn dry_run_writes_nothing() {
 #[test]
 fn non_owners_cannot_export() {
     let f = Fixture::new();
-    let id = f.import("a\n1\n", "csv");
+    let id = f.import("a\n1\n");
     let container = support::unique_name("owner");
     f.home
         .cmd_env(
@@ -668,11 +643,6 @@ fn non_owners_cannot_export() {
     assert!(!python::list_containers().contains(&container));
 }
 
-/// An account `flaky` whose endpoint is a fault-injecting proxy in front of Azurite.
-fn flaky_account(f: &Fixture) -> proxy::Proxy {
-    flaky_account_named(f, "flaky")
-}
-
 fn multi_block_csv(tag: &str) -> String {
     let mut csv = String::from("n,tag,payload\n");
     for i in 0..40_000 {
@@ -684,10 +654,10 @@ fn multi_block_csv(tag: &str) -> String {
 #[test]
 fn a_failure_midway_leaves_the_previous_blob_intact_and_commits_nothing() {
     let f = Fixture::new();
-    let p = flaky_account(&f);
+    let p = f.proxied("flaky");
     let container = support::unique_name("midway");
-    let v1 = f.import(&multi_block_csv("v1"), "csv");
-    let v2 = f.import(&multi_block_csv("v2"), "csv");
+    let v1 = f.import(&multi_block_csv("v1"));
+    let v2 = f.import(&multi_block_csv("v2"));
     let args = |id: &str| -> Vec<String> {
         [
             "export",
@@ -738,7 +708,7 @@ fn a_failure_midway_leaves_the_previous_blob_intact_and_commits_nothing() {
     assert_eq!(python::blob_properties(&container, "t.csv")["etag"], etag);
 
     // The commit itself failing leaves the old blob too.
-    let p2 = flaky_account_named(&f, "flaky2");
+    let p2 = f.proxied("flaky2");
     p2.push(proxy::Rule::times(
         proxy::Match::put_block_list(),
         proxy::Fault::internal_error(),
@@ -753,31 +723,12 @@ fn a_failure_midway_leaves_the_previous_blob_intact_and_commits_nothing() {
     assert_eq!(python::download_blob(&container, "t.csv"), before);
 }
 
-fn flaky_account_named(f: &Fixture, name: &str) -> proxy::Proxy {
-    let p = proxy::Proxy::start();
-    let token = our_sas(&f.home, &["--permissions", "rwdlac"]);
-    f.home
-        .cmd([
-            "account",
-            "add",
-            name,
-            "--storage-account",
-            crate::support::ACCOUNT,
-            "--sas-token",
-            &token,
-            "--endpoint",
-            &p.endpoint,
-        ])
-        .assert_ok();
-    p
-}
-
 #[test]
 fn transient_faults_are_retried_and_the_blob_is_exact() {
     let f = Fixture::new();
-    let p = flaky_account(&f);
+    let p = f.proxied("flaky");
     let container = support::unique_name("transient");
-    let id = f.import(&multi_block_csv("t"), "csv");
+    let id = f.import(&multi_block_csv("t"));
     let plain = support::unique_name("ref");
     f.export(&plain, &id, &["--filename", "t"]);
     let expected = python::download_blob(&plain, "t.csv");

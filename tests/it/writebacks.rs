@@ -6,58 +6,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::accounts::our_sas;
-use crate::support::{self, ACCOUNT, TestHome, proxy, python};
+use crate::support::{self, Fixture, proxy, python};
 
-struct Fixture {
-    home: TestHome,
-    inputs: tempfile::TempDir,
+/// What these tests do with a [`Fixture`] besides importing.
+trait Writebacks {
+    fn runs(&self, name: &str) -> Vec<Value>;
+    fn serve(&self) -> Server;
+    fn wait_for_runs(&self, name: &str, what: &str, pred: impl Fn(&[Value]) -> bool) -> Vec<Value>;
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let home = TestHome::new();
-        home.add_azurite_account("emu", &our_sas(&home, &["--permissions", "rwdlac"]))
-            .assert_ok();
-        Fixture {
-            home,
-            inputs: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn import(&self, content: &str) -> String {
-        let path = self
-            .inputs
-            .path()
-            .join(format!("{}.csv", support::unique_name("in")));
-        std::fs::write(&path, content).unwrap();
-        self.home
-            .cmd(["dataset", "import", path.to_str().unwrap()])
-            .assert_ok()
-            .stdout_trimmed()
-            .to_owned()
-    }
-
-    /// An account whose endpoint is a fault proxy.
-    fn proxied(&self, name: &str) -> proxy::Proxy {
-        let p = proxy::Proxy::start();
-        let token = our_sas(&self.home, &["--permissions", "rwdlac"]);
-        self.home
-            .cmd([
-                "account",
-                "add",
-                name,
-                "--storage-account",
-                ACCOUNT,
-                "--sas-token",
-                &token,
-                "--endpoint",
-                &p.endpoint,
-            ])
-            .assert_ok();
-        p
-    }
-
+impl Writebacks for Fixture {
     fn runs(&self, name: &str) -> Vec<Value> {
         let mut runs = self
             .home

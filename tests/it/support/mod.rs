@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod fixture;
 pub mod proxy;
 pub mod python;
 
@@ -26,6 +27,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[allow(unused_imports)] // re-exported for the test modules
 pub use azurite::{ACCOUNT, ACCOUNT_KEY, Azurite, azurite};
+#[allow(unused_imports)] // re-exported for the test modules
+pub use fixture::Fixture;
 
 /// Longest any single command may run before the harness kills it and fails the test. A safety
 /// net against hangs, not a performance budget.
