@@ -31,6 +31,7 @@ pub mod naming;
 pub mod sas;
 pub mod schedule;
 pub mod scheduler;
+pub mod server;
 pub mod source;
 pub mod store;
 pub mod writebacks;

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Timeouts and request retries for Azure.
     pub client: ClientOptions,
+    /// Where to serve the read-only status API ([`crate::server`]), if anywhere.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +51,7 @@ impl Default for ServeOptions {
             tick: Duration::from_millis(250),
             grace: Duration::from_secs(30),
             client: ClientOptions::default(),
+            listen: None,
         }
     }
 }
@@ -74,6 +77,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let store = Store::open(&home)?;
+    let (stop_api, api_stopped) = tokio::sync::watch::channel(false);
+    let api = match options.listen {
+        Some(addr) => {
+            let (listener, local) = crate::server::bind(addr).await?;
+            tracing::info!("status API listening on http://{local}");
+            let mut stopped = api_stopped.clone();
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            Some(tokio::spawn(crate::server::run(
+                listener,
+                home.clone(),
+                shutdown,
+            )))
+        }
+        None => None,
+    };
     let mut retries = Vec::new();
     for run in store.interrupt_dead_runs(process_alive)? {
         tracing::warn!(writeback = %run.writeback, run = %run.id, "a run was left unfinished by a process that stopped; marked interrupted");
@@ -185,6 +205,10 @@ pub async fn serve(
         for run in stopped {
             tracing::warn!(writeback = %run.writeback, run = %run.id, "stopped at shutdown; marked interrupted, nothing committed");
         }
+    }
+    let _ = stop_api.send(true);
+    if let Some(api) = api {
+        let _ = api.await;
     }
     tracing::info!("scheduler stopped");
     Ok(())

@@ -14,9 +14,8 @@ use serde::Serialize;
 use crate::accounts;
 use crate::azure::{ClientOptions, validate_container_name};
 use crate::catalog::{Action, Catalog, DatasetId};
-use crate::engine::{self, ExportRequest, OutputOptions, Progress, UpdateMethod};
+use crate::engine::{self, ExportRequest, OutputOptions, Progress};
 use crate::error::{Error, Result};
-use crate::sas::Operation;
 use crate::schedule::{RetryPolicy, Schedule};
 use crate::store::{Busy, Home, RunRecord, RunStatus, Store, StoreError, Trigger, WritebackRecord};
 
@@ -71,18 +70,6 @@ pub fn validate_name(name: &str) -> Result<()> {
     crate::naming::validate_local_name("writeback", name).map_err(Error::Invalid)
 }
 
-/// The token permissions a writeback's exports need.
-fn operations(output: &OutputOptions) -> Vec<Operation> {
-    let mut ops = vec![Operation::WriteBlob];
-    if output.update_method == UpdateMethod::Append {
-        ops.extend([Operation::AppendBlob, Operation::ReadBlob]);
-    }
-    if output.create_container {
-        ops.push(Operation::CreateContainer);
-    }
-    ops
-}
-
 /// Every check that does not need the network: names, options, the owner rule, the account and
 /// its token's permissions.
 fn check(store: &Store, home: &Home, owner: &str, spec: &WritebackSpec) -> Result<DatasetId> {
@@ -94,7 +81,7 @@ fn check(store: &Store, home: &Home, owner: &str, spec: &WritebackSpec) -> Resul
     accounts::connect(
         store,
         &spec.account,
-        &operations(&spec.output),
+        &engine::operations(&spec.output),
         &ClientOptions::default(),
     )?;
     Ok(id)

@@ -147,6 +147,10 @@ struct ServeArgs {
     /// and recorded as interrupted.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     grace: u64,
+    /// Also serve a read-only JSON status API (/healthz, /api/writebacks, /api/runs) on this
+    /// address, e.g. 127.0.0.1:8080 (port 0 picks a free one). It has no authentication.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
 }
 
 async fn serve(args: ServeArgs, ctx: &Context) -> Result<(), Error> {
@@ -154,6 +158,7 @@ async fn serve(args: ServeArgs, ctx: &Context) -> Result<(), Error> {
         max_concurrent: args.max_concurrent as usize,
         grace: Duration::from_secs(args.grace),
         client: ctx.client.clone(),
+        listen: args.listen,
         ..Default::default()
     };
     crate::scheduler::serve(ctx.home.clone(), options, shutdown_signal()).await

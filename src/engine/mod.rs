@@ -276,7 +276,12 @@ pub fn prepare(
     )
     .map_err(|e| Error::Invalid(e.to_string()))?;
     let source = source::open_dataset(store, home, &dataset_id, user)?;
-    let conn = accounts::connect(store, &request.account, &operations(&request), options)?;
+    let conn = accounts::connect(
+        store,
+        &request.account,
+        &operations(&request.output),
+        options,
+    )?;
     let url = conn.service.blob_url(&request.container, &blob);
     Ok(ExportPlan {
         request,
@@ -290,13 +295,13 @@ pub fn prepare(
 }
 
 /// The token permissions an export needs, for the offline check.
-fn operations(request: &ExportRequest) -> Vec<Operation> {
+pub fn operations(output: &OutputOptions) -> Vec<Operation> {
     let mut ops = vec![Operation::WriteBlob];
-    if request.output.update_method == UpdateMethod::Append {
+    if output.update_method == UpdateMethod::Append {
         // Appending reads the existing blob's properties and committed block list.
         ops.extend([Operation::AppendBlob, Operation::ReadBlob]);
     }
-    if request.output.create_container {
+    if output.create_container {
         ops.push(Operation::CreateContainer);
     }
     ops

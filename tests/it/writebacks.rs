@@ -631,3 +631,91 @@ fn editing_a_running_writeback_is_refused() {
         .cmd(["edit", "busy", "--description", "x"])
         .assert_ok();
 }
+
+/// A plain HTTP/1.1 GET: (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_offers_a_read_only_status_api() {
+    use std::io::BufRead;
+    let f = Fixture::new();
+    let id = f.import("a\n1\n");
+    let container = support::unique_name("api");
+    f.home
+        .cmd([
+            "create",
+            "api",
+            "--account",
+            "emu",
+            "--container",
+            &container,
+            "--dataset",
+            &id,
+            "--create-container",
+            "--schedule",
+            "every 1s",
+        ])
+        .assert_ok();
+    let mut child = f
+        .home
+        .writeback()
+        .args(["serve", "--listen", "127.0.0.1:0", "--grace", "10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve said where it listens").unwrap();
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.trim().to_owned();
+        }
+    };
+    // Keep reading the log so serve never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let server = Server { child: Some(child) };
+
+    let (status, body) = http_get(&addr, "/healthz");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"ok\""), "{body}");
+    f.wait_for_runs("api", "a scheduled run", |runs| {
+        runs.iter().any(|r| r["status"] == "succeeded")
+    });
+    let (status, body) = http_get(&addr, "/api/runs?writeback=api&limit=5");
+    assert_eq!(status, 200);
+    let runs: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "succeeded"),
+        "{body}"
+    );
+    let (status, body) = http_get(&addr, "/api/writebacks/api");
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["name"], "api");
+    let (status, body) = http_get(&addr, "/api/writebacks");
+    assert_eq!(status, 200);
+    assert!(!body.contains("sig="), "{body}");
+    let (status, body) = http_get(&addr, "/api/writebacks/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("no writeback named 'nope'"), "{body}");
+    server.terminate();
+}
