@@ -243,7 +243,7 @@ pub(crate) fn progress_for(
 ) -> (Arc<dyn Progress>, Option<indicatif::ProgressBar>) {
     if std::io::stderr().is_terminal() && !ctx.json {
         let bar = progress_bar(rows);
-        (Arc::new(Bar(bar.clone())), Some(bar))
+        (Arc::new(Bar(bar.clone(), Default::default())), Some(bar))
     } else {
         (Arc::new(NoProgress), None)
     }
@@ -262,21 +262,14 @@ fn progress_bar(rows: Option<u64>) -> indicatif::ProgressBar {
 }
 
 /// Progress shown on a terminal: rows encoded on the bar, bytes uploaded and rate beside it.
-struct Bar(indicatif::ProgressBar);
+struct Bar(indicatif::ProgressBar, std::sync::atomic::AtomicU64);
 
 impl Progress for Bar {
     fn rows(&self, n: u64) {
         self.0.inc(n);
     }
     fn bytes(&self, n: u64) {
-        let total = self
-            .0
-            .message()
-            .split(' ')
-            .next()
-            .and_then(|b| b.parse::<u64>().ok())
-            .unwrap_or(0)
-            + n;
+        let total = self.1.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
         let rate = total as f64 / self.0.elapsed().as_secs_f64().max(0.001) / 1e6;
         self.0
             .set_message(format!("{total} bytes uploaded, {rate:.1} MB/s"));
