@@ -81,13 +81,14 @@ impl BlobService {
         }
     }
 
-    /// Creates a container; an existing one is fine (another run may have made it).
-    pub async fn create_container(&self, container: &str) -> Result<(), AzureError> {
+    /// Creates a container; an existing one is fine (another run may have made it). Returns
+    /// whether this call created it.
+    pub async fn create_container(&self, container: &str) -> Result<bool, AzureError> {
         let (url, shown) = self.url(&format!("/{container}"), &[("restype", "container".into())]);
         let put = || self.http.put(url.clone()).header("content-length", "0");
         match self.execute("Create Container", &shown, put).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ContainerAlreadyExists") => Ok(()),
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ContainerAlreadyExists") => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -398,16 +398,10 @@ impl ExportPlan {
             source,
             ..
         } = self;
-        let mut created_container = false;
-        if req.output.create_container
-            && !service
-                .container_exists(&req.container)
-                .await
-                .unwrap_or(false)
-        {
-            service.create_container(&req.container).await?;
-            created_container = true;
-        }
+        // Create Container answers "already exists" harmlessly, so no existence check first
+        // (which would also need the read permission).
+        let created_container =
+            req.output.create_container && service.create_container(&req.container).await?;
         let target = pipeline::Target {
             service: &service,
             container: &req.container,
