@@ -201,7 +201,7 @@ pub async fn serve(
     if !tasks.is_empty() {
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
-        let stopped = store.interrupt_runs_of(std::process::id())?;
+        let stopped = store.interrupt_runs_of(crate::identity::process_identity())?;
         for run in stopped {
             tracing::warn!(writeback = %run.writeback, run = %run.id, "stopped at shutdown; marked interrupted, nothing committed");
         }
@@ -272,7 +272,7 @@ fn record_skip(store: &Store, name: &str, trigger: Trigger, attempt: u32) {
         md5: None,
         error: Some("skipped: the previous run of this writeback is still active".into()),
         retriable: false,
-        pid: std::process::id(),
+        process: crate::identity::process_identity().to_owned(),
     };
     tracing::warn!(
         writeback = name,

@@ -16,6 +16,8 @@ use crate::azure::{ClientOptions, validate_container_name};
 use crate::catalog::{Action, Catalog, DatasetId};
 use crate::engine::{self, ExportRequest, OutputOptions, Progress};
 use crate::error::{Error, Result};
+pub use crate::identity::process_alive;
+use crate::identity::process_identity;
 use crate::schedule::{RetryPolicy, Schedule};
 use crate::store::{Busy, Home, RunRecord, RunStatus, Store, StoreError, Trigger, WritebackRecord};
 
@@ -207,7 +209,7 @@ fn refuse_while_running(store: &Store, name: &str, verb: &str) -> Result<()> {
     let active = store
         .runs(Some(name), 20)?
         .into_iter()
-        .find(|r| r.status == RunStatus::Running && process_alive(r.pid));
+        .find(|r| r.status == RunStatus::Running && process_alive(&r.process));
     if let Some(run) = active {
         return Err(Error::Invalid(format!(
             "writeback '{name}' is running (run {} since {}); it can be {verb} when that run ends",
@@ -319,7 +321,7 @@ pub async fn run_once(
         md5: None,
         error: None,
         retriable: false,
-        pid: std::process::id(),
+        process: process_identity().to_owned(),
     };
     if let Err(Busy { run_id, started_at }) = store.begin_run(&run, process_alive)? {
         run.status = RunStatus::Skipped;
@@ -406,14 +408,4 @@ pub async fn run_with_retries(
         trigger = Trigger::Retry;
     }
     Ok(attempts)
-}
-
-/// Whether a process is alive (a run's `pid`); our own process always is.
-pub fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    // SAFETY: kill with signal 0 only checks that the process exists and may be signalled.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }

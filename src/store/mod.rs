@@ -97,7 +97,7 @@ const MIGRATIONS: &[&str] = &[
         md5         TEXT,
         error       TEXT,
         retriable   INTEGER NOT NULL DEFAULT 0,
-        pid         INTEGER NOT NULL
+        process     TEXT NOT NULL
     ) STRICT;
     CREATE INDEX runs_by_writeback ON runs (writeback, started_at);
     CREATE INDEX runs_by_status ON runs (status);",

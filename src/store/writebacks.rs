@@ -122,9 +122,9 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Whether the failure may clear on a retry.
     pub retriable: bool,
-    /// The process that ran it.
+    /// The process that ran it (see [`crate::identity::process_identity`]).
     #[serde(skip)]
-    pub pid: u32,
+    pub process: String,
 }
 
 const WB_COLUMNS: &str = "name, description, owner, account, container, dataset_id, output, \
@@ -148,7 +148,7 @@ fn writeback_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<WritebackRecord> {
 }
 
 const RUN_COLUMNS: &str = "id, writeback, trigger, attempt, status, started_at, ended_at, rows, \
-                           bytes, blob, url, etag, md5, error, retriable, pid";
+                           bytes, blob, url, etag, md5, error, retriable, process";
 
 fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
@@ -173,7 +173,7 @@ fn run_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         md5: row.get(12)?,
         error: row.get(13)?,
         retriable: row.get(14)?,
-        pid: row.get(15)?,
+        process: row.get(15)?,
     })
 }
 
@@ -310,7 +310,7 @@ impl Store {
     pub fn begin_run(
         &mut self,
         run: &RunRecord,
-        is_alive: impl Fn(u32) -> bool,
+        is_alive: impl Fn(&str) -> bool,
     ) -> Result<Result<(), Busy>, StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
@@ -321,17 +321,17 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        let active: Vec<(String, DateTime<Utc>, u32)> = {
+        let active: Vec<(String, DateTime<Utc>, String)> = {
             let mut stmt = tx
-                .prepare("SELECT id, started_at, pid FROM runs WHERE writeback = ?1 AND status = 'running'")
+                .prepare("SELECT id, started_at, process FROM runs WHERE writeback = ?1 AND status = 'running'")
                 .map_err(sql)?;
             let rows = stmt
                 .query_map([&run.writeback], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(sql)?;
             rows.collect::<rusqlite::Result<_>>().map_err(sql)?
         };
-        for (id, started_at, pid) in active {
-            if is_alive(pid) {
+        for (id, started_at, process) in active {
+            if is_alive(&process) {
                 return Ok(Err(Busy {
                     run_id: id,
                     started_at,
@@ -382,11 +382,11 @@ impl Store {
     /// Marks every `running` run whose process is gone as interrupted and returns them.
     pub fn interrupt_dead_runs(
         &self,
-        is_alive: impl Fn(u32) -> bool,
+        is_alive: impl Fn(&str) -> bool,
     ) -> Result<Vec<RunRecord>, StoreError> {
         let running = self.runs_where("status = 'running'", &[], None)?;
         let mut out = Vec::new();
-        for mut run in running.into_iter().filter(|r| !is_alive(r.pid)) {
+        for mut run in running.into_iter().filter(|r| !is_alive(&r.process)) {
             run.status = RunStatus::Interrupted;
             run.ended_at = Some(Utc::now());
             run.retriable = true;
@@ -400,8 +400,8 @@ impl Store {
     }
 
     /// Marks this process's `running` runs as interrupted (at shutdown, after stopping them).
-    pub fn interrupt_runs_of(&self, pid: u32) -> Result<Vec<RunRecord>, StoreError> {
-        self.interrupt_dead_runs(|p| p != pid)
+    pub fn interrupt_runs_of(&self, process: &str) -> Result<Vec<RunRecord>, StoreError> {
+        self.interrupt_dead_runs(|p| p != process)
     }
 
     /// The most recent runs, newest first; of one writeback or of all.
@@ -454,7 +454,7 @@ fn insert_run(conn: &rusqlite::Connection, run: &RunRecord) -> rusqlite::Result<
             run.md5,
             run.error,
             run.retriable,
-            run.pid
+            run.process
         ],
     )?;
     Ok(())
