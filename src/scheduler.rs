@@ -139,8 +139,9 @@ pub async fn serve(
                     }
                     !ready
                 });
-                for wb in store.writebacks()? {
-                    let Ok(spec) = spec_of(&wb) else { continue };
+                let writebacks = store.writebacks()?;
+                for wb in &writebacks {
+                    let Ok(spec) = spec_of(wb) else { continue };
                     if spec.schedule == Schedule::Manual {
                         slots.remove(&wb.name);
                         continue;
@@ -159,7 +160,7 @@ pub async fn serve(
                         }
                     }
                 }
-                slots.retain(|name, _| store.writeback(name).is_ok());
+                slots.retain(|name, _| writebacks.iter().any(|w| w.name == *name));
                 for (name, trigger, attempt) in due {
                     if active.contains_key(&name) {
                         record_skip(&store, &name, trigger, attempt);

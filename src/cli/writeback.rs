@@ -13,7 +13,7 @@ use crate::identity::current_user;
 use crate::schedule::{
     CronSchedule, RetryPolicy, Schedule, parse_retry_attempts, parse_retry_delay, parse_timezone,
 };
-use crate::store::{RunRecord, RunStatus};
+use crate::store::RunStatus;
 use crate::writebacks::{self, WritebackSpec, WritebackView};
 
 /// Flags that `create` and `edit` share: Details, Scheduling, Name & Describe.
@@ -192,7 +192,7 @@ pub(crate) fn list(ctx: &Context) -> Result<(), Error> {
                 v.last_run.as_ref().map_or("never".into(), |run| {
                     format!(
                         "{} {}",
-                        run.status_text(),
+                        run.status.as_str(),
                         run.started_at.format("%Y-%m-%d %H:%M")
                     )
                 }),
@@ -271,13 +271,13 @@ pub(crate) async fn run(name: String, ctx: &Context) -> Result<(), Error> {
 
 pub(crate) fn runs(args: RunsArgs, ctx: &Context) -> Result<(), Error> {
     let store = ctx.store()?;
-    if let Some(name) = &args.name {
-        // An unknown name is an error, unless it has history (a deleted writeback's runs).
-        if store.writeback(name).is_err() && store.runs(Some(name), 1)?.is_empty() {
-            store.writeback(name)?;
-        }
-    }
     let runs = store.runs(args.name.as_deref(), args.limit)?;
+    if let Some(name) = &args.name
+        && runs.is_empty()
+    {
+        // No history: an unknown name is an error (a deleted writeback keeps its history).
+        store.writeback(name)?;
+    }
     if ctx.json {
         output::json(&runs);
         return Ok(());
@@ -290,7 +290,7 @@ pub(crate) fn runs(args: RunsArgs, ctx: &Context) -> Result<(), Error> {
                 r.writeback.clone(),
                 format!("{:?}", r.trigger).to_lowercase(),
                 r.attempt.to_string(),
-                r.status_text().to_owned(),
+                r.status.as_str().to_owned(),
                 r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 r.ended_at.map_or(String::new(), |e| {
                     format!(
@@ -386,7 +386,7 @@ fn print_view(ctx: &Context, view: &WritebackView) {
             view.last_run.as_ref().map_or("never".into(), |run| {
                 format!(
                     "{} at {} ({})",
-                    run.status_text(),
+                    run.status.as_str(),
                     run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
                     run.id
                 )
@@ -403,10 +403,4 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or("—".into(), |t| {
         t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
     })
-}
-
-impl RunRecord {
-    fn status_text(&self) -> &'static str {
-        self.status.as_str()
-    }
 }

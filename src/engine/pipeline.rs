@@ -292,9 +292,6 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
         let mut bytes = 0u64;
         let mut held: Option<(Bytes, [u8; 16])> = None;
         let mut used_block_size = 0;
-        // The encoder thread's outcome decides first: a failed source must not commit the
-        // blocks it managed to send.
-        let mut producer = Some(producer);
         while let Some(block) = prepared.next().await {
             let (data, md5, size) = block?;
             used_block_size = size;
@@ -325,7 +322,8 @@ pub(super) async fn run(job: Job<'_>) -> Result<Outcome> {
             }
             uploader.stage(data, md5).await?;
         }
-        let producer = producer.take().expect("joined once");
+        // The encoder thread's outcome decides before the commit: a failed source must not
+        // commit the blocks it managed to send.
         let rows = producer.await.expect("the encoder thread does not panic")?;
         uploader.finish().await?;
         let md5: [u8; 16] = md5::Digest::finalize(whole.take().expect("hasher present")).into();

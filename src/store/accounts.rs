@@ -87,18 +87,7 @@ impl Store {
                 r.updated_at
             ],
         );
-        match res {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Duplicate {
-                    kind: "account",
-                    name: r.name.clone(),
-                })
-            }
-            Err(e) => Err(self.sql_err(e)),
-        }
+        self.inserted(res, "account", &r.name)
     }
 
     /// One account's record.

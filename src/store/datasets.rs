@@ -80,18 +80,7 @@ impl Store {
                 r.updated_at
             ],
         );
-        match res {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Duplicate {
-                    kind: "dataset",
-                    name: r.id.clone(),
-                })
-            }
-            Err(e) => Err(self.sql_err(e)),
-        }
+        self.inserted(res, "dataset", &r.id)
     }
 
     /// One dataset's metadata, if it exists.

@@ -261,6 +261,27 @@ impl Store {
             source,
         }
     }
+    /// The outcome of an INSERT: a clash on the primary key is [`StoreError::Duplicate`] for the
+    /// `kind` named `name`; other constraint failures (foreign keys) stay database errors.
+    fn inserted(
+        &self,
+        res: rusqlite::Result<usize>,
+        kind: &'static str,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        match res {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Err(StoreError::Duplicate {
+                    kind,
+                    name: name.to_owned(),
+                })
+            }
+            Err(e) => Err(self.sql_err(e)),
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

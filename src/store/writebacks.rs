@@ -214,18 +214,7 @@ impl Store {
                 w.schedule, w.retry_attempts, w.retry_delay_s, w.created_at, w.updated_at
             ],
         );
-        match res {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-            {
-                Err(StoreError::Duplicate {
-                    kind: "writeback",
-                    name: w.name.clone(),
-                })
-            }
-            Err(e) => Err(self.sql_err(e)),
-        }
+        self.inserted(res, "writeback", &w.name)
     }
 
     /// Replaces a writeback's settings (its name, owner and creation time stay).
