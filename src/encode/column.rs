@@ -14,6 +14,7 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 
 use super::error::EncodeError;
+use super::text::{write_decimal, write_i64, write_u64};
 
 /// A column's values, by the representation the encoders write natively.
 pub(crate) enum Values<'a> {
@@ -43,6 +44,36 @@ pub(crate) enum Values<'a> {
     /// Every other type, through arrow-cast's display (exact for all of them, but slower and
     /// able to produce any byte, so its output is always checked for quoting).
     Other(ArrayFormatter<'a>),
+}
+
+impl Values<'_> {
+    /// Writes a boolean, integer or decimal cell, which every text format spells the same way
+    /// (`true`, `-42`, `12.50`). Callers handle the other types first.
+    #[inline(always)]
+    pub(crate) fn write_exact(&self, row: usize, out: &mut Vec<u8>) {
+        match self {
+            Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
+            Values::I8(v) => write_i64(out, i64::from(v[row])),
+            Values::I16(v) => write_i64(out, i64::from(v[row])),
+            Values::I32(v) => write_i64(out, i64::from(v[row])),
+            Values::I64(v) => write_i64(out, v[row]),
+            Values::U8(v) => write_u64(out, u64::from(v[row])),
+            Values::U16(v) => write_u64(out, u64::from(v[row])),
+            Values::U32(v) => write_u64(out, u64::from(v[row])),
+            Values::U64(v) => write_u64(out, v[row]),
+            Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),
+            Values::D64(v, s) => write_decimal(out, i128::from(v[row]), *s),
+            Values::D128(v, s) => write_decimal(out, v[row], *s),
+            Values::Utf8(_)
+            | Values::LargeUtf8(_)
+            | Values::Utf8View(_)
+            | Values::F32(_)
+            | Values::F64(_)
+            | Values::Date32(_)
+            | Values::Timestamp { .. }
+            | Values::Other(_) => unreachable!("format-specific types are written by the encoder"),
+        }
+    }
 }
 
 /// One column of one batch.

@@ -26,10 +26,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use super::Encoder;
 use super::column::{Column, Values, check_schema, columns, prepare};
 use super::error::EncodeError;
-use super::text::{
-    SpecialBytes, VecWriter, write_date, write_decimal, write_finite_float, write_i64,
-    write_timestamp, write_u64,
-};
+use super::text::{SpecialBytes, VecWriter, write_date, write_finite_float, write_timestamp};
 
 /// The UTF-8 byte order mark, which spreadsheet programs need to read a CSV file as UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -284,20 +281,8 @@ impl CsvEncoder {
                 self.write_text(a.value(row).as_bytes(), out);
                 return Ok(());
             }
-            Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-            Values::I8(v) => write_i64(out, i64::from(v[row])),
-            Values::I16(v) => write_i64(out, i64::from(v[row])),
-            Values::I32(v) => write_i64(out, i64::from(v[row])),
-            Values::I64(v) => write_i64(out, v[row]),
-            Values::U8(v) => write_u64(out, u64::from(v[row])),
-            Values::U16(v) => write_u64(out, u64::from(v[row])),
-            Values::U32(v) => write_u64(out, u64::from(v[row])),
-            Values::U64(v) => write_u64(out, v[row]),
             Values::F32(v) => write_csv_float(out, v[row]),
             Values::F64(v) => write_csv_float(out, v[row]),
-            Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),
-            Values::D64(v, s) => write_decimal(out, i128::from(v[row]), *s),
-            Values::D128(v, s) => write_decimal(out, v[row], *s),
             Values::Date32(v) => write_date(out, i64::from(v[row])),
             Values::Timestamp { values, unit, utc } => {
                 write_timestamp(out, values[row], *unit, *utc)
@@ -307,6 +292,7 @@ impl CsvEncoder {
                 self.quote_written(start, out);
                 return Ok(());
             }
+            exact => exact.write_exact(row, out),
         }
         if self.scan_typed {
             self.quote_written(start, out);

@@ -19,10 +19,7 @@ use arrow_schema::{ArrowError, SchemaRef};
 use super::Encoder;
 use super::column::{Column, Values, check_schema, columns, prepare};
 use super::error::EncodeError;
-use super::text::{
-    VecWriter, write_date, write_decimal, write_finite_float, write_i64, write_json_str,
-    write_timestamp, write_u64,
-};
+use super::text::{VecWriter, write_date, write_finite_float, write_json_str, write_timestamp};
 
 /// Streams JSON objects.
 pub(crate) struct JsonlEncoder {
@@ -72,20 +69,8 @@ fn write_value(
         Values::Utf8(a) => write_json_str(out, a.value(row).as_bytes()),
         Values::LargeUtf8(a) => write_json_str(out, a.value(row).as_bytes()),
         Values::Utf8View(a) => write_json_str(out, a.value(row).as_bytes()),
-        Values::Bool(a) => out.extend_from_slice(if a.value(row) { b"true" } else { b"false" }),
-        Values::I8(v) => write_i64(out, i64::from(v[row])),
-        Values::I16(v) => write_i64(out, i64::from(v[row])),
-        Values::I32(v) => write_i64(out, i64::from(v[row])),
-        Values::I64(v) => write_i64(out, v[row]),
-        Values::U8(v) => write_u64(out, u64::from(v[row])),
-        Values::U16(v) => write_u64(out, u64::from(v[row])),
-        Values::U32(v) => write_u64(out, u64::from(v[row])),
-        Values::U64(v) => write_u64(out, v[row]),
         Values::F32(v) => write_json_float(out, v[row]),
         Values::F64(v) => write_json_float(out, v[row]),
-        Values::D32(v, s) => write_decimal(out, i128::from(v[row]), *s),
-        Values::D64(v, s) => write_decimal(out, i128::from(v[row]), *s),
-        Values::D128(v, s) => write_decimal(out, v[row], *s),
         Values::Date32(v) => {
             out.push(b'"');
             write_date(out, i64::from(v[row]));
@@ -101,6 +86,7 @@ fn write_value(
             f.value(row).write(&mut VecWriter(scratch))?;
             write_json_str(out, scratch);
         }
+        exact => exact.write_exact(row, out),
     }
     Ok(())
 }
